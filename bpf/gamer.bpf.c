@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * scx_gamer: a sched_ext scheduler for games.
+ *
+ * This is the whole policy; docs/ and the daemon point here.
+ *
+ * Ordering. Every runnable task that does not find an idle CPU goes into one
+ * shared dispatch queue ordered by virtual time (vtime). A task's vtime grows
+ * by the CPU time it used, scaled by 100 / weight (weight 100 = nice 0), so
+ * CPU time is shared in proportion to weight and the task that has run least
+ * goes first. CPUs pull from the head of that queue when they run out of work.
+ *
+ * No starvation. vtime_now follows the vtime of the tasks that start running.
+ * A task that slept is put back no further behind vtime_now than one slice,
+ * so a sleeper gets a head start of at most one slice and cannot build up
+ * credit that would let it monopolise a CPU. A task that waits in the queue
+ * has a fixed vtime while every running task's vtime grows, so it reaches the
+ * head after at most (runnable tasks x slice) of CPU time has gone to others:
+ * far below the sched_ext watchdog's timeout for any sane number of tasks.
+ *
+ * Placement. On wake-up the kernel's default idle-CPU search picks a CPU
+ * (prev CPU if idle, then an idle core, then any idle CPU); if it found an
+ * idle one the task is inserted straight into that CPU's local queue and
+ * skips the shared queue. A task queued while some CPU it may use is idle
+ * kicks that CPU so it pulls the task at once.
+ *
+ * Exit. When the scheduler stops for any reason (daemon exit, a killed
+ * daemon closing the struct_ops link, a BPF error, the watchdog) ops.exit
+ * copies the kernel's kind, reason and message into exit_info and wakes the
+ * daemon through the events ring buffer.
+ *
+ * Limits. One shared queue: fine for the desktop-sized machines this targets,
+ * a contention point on very large ones. Boosts, deadlines and NUMA placement
+ * arrive with the policy work and will be described here.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "compat.bpf.h"
+#include "intf.h"
+
+char _license[] SEC("license") = "GPL";
+
+#define SHARED_DSQ 0
+
+/*
+ * Globals use __u64/__u32: the generated skeleton exposes them to userspace,
+ * which has no u64.
+ *
+ * Tunables live in .data, not rodata, so the daemon can change them live. */
+__u64 slice_ns = 5ULL * 1000 * 1000;
+
+/* Test hook (see intf.h): non-zero makes the next tick report an error. */
+__u32 test_error_code;
+
+__u64 vtime_now;
+struct gamer_exit_info exit_info;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} events SEC(".maps");
+
+static __always_inline bool vtime_before(u64 a, u64 b)
+{
+	return (s64)(a - b) < 0;
+}
+
+s32 BPF_STRUCT_OPS(gamer_select_cpu, struct task_struct *p, s32 prev_cpu,
+		   u64 wake_flags)
+{
+	bool is_idle = false;
+	s32 cpu;
+
+	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+	if (is_idle)
+		gamer_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, 0);
+	return cpu;
+}
+
+void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
+{
+	u64 vtime = p->scx.dsq_vtime;
+	u64 slice = slice_ns;
+	s32 cpu;
+
+	/* A sleeper keeps at most one slice of credit (see top comment). */
+	if (vtime_before(vtime, vtime_now - slice))
+		vtime = vtime_now - slice;
+
+	gamer_dsq_insert_vtime(p, SHARED_DSQ, slice, vtime, enq_flags);
+
+	/*
+	 * select_cpu was skipped (or found nothing idle then); a CPU may have
+	 * gone idle since. Wake one so the task does not wait for a tick.
+	 */
+	cpu = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
+	if (cpu >= 0)
+		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+}
+
+void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
+{
+	gamer_dsq_move_to_local(SHARED_DSQ);
+}
+
+void BPF_STRUCT_OPS(gamer_running, struct task_struct *p)
+{
+	/* Racy across CPUs by design: an approximate clock is enough here. */
+	if (vtime_before(vtime_now, p->scx.dsq_vtime))
+		vtime_now = p->scx.dsq_vtime;
+}
+
+void BPF_STRUCT_OPS(gamer_stopping, struct task_struct *p, bool runnable)
+{
+	u64 slice = slice_ns;
+	u64 left = p->scx.slice;
+	u64 used = left < slice ? slice - left : 0;
+	u32 weight = p->scx.weight ? p->scx.weight : 1;
+
+	gamer_set_dsq_vtime(p, p->scx.dsq_vtime + used * 100 / weight);
+}
+
+void BPF_STRUCT_OPS(gamer_enable, struct task_struct *p)
+{
+	gamer_set_dsq_vtime(p, vtime_now);
+}
+
+void BPF_STRUCT_OPS(gamer_tick, struct task_struct *p)
+{
+	u32 code = test_error_code;
+
+	if (code)
+		gamer_error("test-triggered error (code %u)", code);
+}
+
+s32 BPF_STRUCT_OPS_SLEEPABLE(gamer_init)
+{
+	s32 ret;
+
+	ret = scx_bpf_create_dsq(SHARED_DSQ, -1);
+	if (ret)
+		gamer_error("failed to create the shared DSQ: %d", ret);
+	return ret;
+}
+
+void BPF_STRUCT_OPS(gamer_exit, struct scx_exit_info *ei)
+{
+	struct gamer_event *ev;
+
+	exit_info.exit_cpu = ei->exit_cpu;
+	exit_info.exit_code = ei->exit_code;
+	bpf_probe_read_kernel_str(exit_info.reason, sizeof(exit_info.reason),
+				  ei->reason);
+	bpf_probe_read_kernel_str(exit_info.msg, sizeof(exit_info.msg), ei->msg);
+	/* kind last: the daemon treats kind != 0 as "the rest is written". */
+	asm volatile("" ::: "memory");
+	exit_info.kind = ei->kind;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (ev) {
+		ev->type = GAMER_EV_EXIT;
+		ev->pad = 0;
+		ev->ts_ns = bpf_ktime_get_ns();
+		bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
+	}
+}
+
+SEC(".struct_ops.link")
+struct sched_ext_ops gamer_ops = {
+	.select_cpu = (void *)gamer_select_cpu,
+	.enqueue = (void *)gamer_enqueue,
+	.dispatch = (void *)gamer_dispatch,
+	.running = (void *)gamer_running,
+	.stopping = (void *)gamer_stopping,
+	.enable = (void *)gamer_enable,
+	.tick = (void *)gamer_tick,
+	.init = (void *)gamer_init,
+	.exit = (void *)gamer_exit,
+	.name = GAMER_OPS_NAME,
+};

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The interface between the scheduler (bpf/gamer.bpf.c) and the daemon (src/).
+ *
+ * Compiled by both sides: fixed-width types only, no libc, no vmlinux.h.
+ */
+#ifndef SCX_GAMER_INTF_H
+#define SCX_GAMER_INTF_H
+
+#ifdef __BPF__
+/* vmlinux.h already provides __u32 and friends. */
+#else
+#include <linux/types.h>
+#endif
+
+/* Name the kernel shows in /sys/kernel/sched_ext/root/ops. */
+#define GAMER_OPS_NAME "gamer"
+
+/* Sizes of the exit strings copied out of struct scx_exit_info. */
+#define GAMER_EXIT_REASON_LEN 128
+#define GAMER_EXIT_MSG_LEN 1024
+
+/*
+ * Why the scheduler stopped, as the kernel told ops.exit. kind is the kernel's
+ * enum scx_exit_kind (0 = still running); reason and msg are NUL-terminated.
+ * Written once by ops.exit, read by the daemon after it sees GAMER_EV_EXIT.
+ */
+struct gamer_exit_info {
+	__u32 kind;
+	__s32 exit_cpu;
+	__s64 exit_code;
+	char reason[GAMER_EXIT_REASON_LEN];
+	char msg[GAMER_EXIT_MSG_LEN];
+};
+
+/* Records on the "events" ring buffer. */
+enum gamer_event_type {
+	GAMER_EV_EXIT = 1, /* the scheduler is being disabled; see exit_info */
+};
+
+struct gamer_event {
+	__u32 type;
+	__u32 pad;
+	__u64 ts_ns;
+};
+
+/*
+ * Test hook: userspace sets test_error_code non-zero and the next ops.tick
+ * reports a scheduler error with it, so ejection handling can be tested.
+ */
+
+#endif /* SCX_GAMER_INTF_H */

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+/* scheduler.h brings intf.h, whose types the skeleton uses. */
+#include "scheduler.h"
+#include "gamer.skel.h"
+
+/* Values of the kernel's enum scx_exit_kind (include/linux/sched/ext.h). */
+static const struct {
+	unsigned int kind;
+	const char *name;
+} exit_kinds[] = {
+	{ 0, "SCX_EXIT_NONE" },
+	{ 1, "SCX_EXIT_DONE" },
+	{ 64, "SCX_EXIT_UNREG" },
+	{ 65, "SCX_EXIT_UNREG_BPF" },
+	{ 66, "SCX_EXIT_UNREG_KERN" },
+	{ 67, "SCX_EXIT_SYSRQ" },
+	{ 1024, "SCX_EXIT_ERROR" },
+	{ 1025, "SCX_EXIT_ERROR_BPF" },
+	{ 1026, "SCX_EXIT_ERROR_STALL" },
+};
+
+/* The kernel numbers error kinds from 1024 up. */
+#define SCX_EXIT_ERROR_FIRST 1024
+
+int read_sysfs_line(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0) {
+		err = -errno;
+		goto out;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+out:
+	close(fd);
+	return err;
+}
+
+int sched_preflight(void)
+{
+	char state[64], ops[128];
+	int err;
+
+	if (geteuid() != 0) {
+		log_error("must run as root to attach a BPF scheduler (running as uid %u)",
+			  (unsigned int)geteuid());
+		return -1;
+	}
+	if (access(SCX_SYSFS_DIR, F_OK) != 0) {
+		log_error("this kernel has no sched_ext (%s is missing): it must be built with CONFIG_SCHED_CLASS_EXT=y (Linux 6.12 or later)",
+			  SCX_SYSFS_DIR);
+		return -1;
+	}
+	err = read_sysfs_line(SCX_SYSFS_DIR "/state", state, sizeof(state));
+	if (err) {
+		log_error("failed to read %s/state: %s", SCX_SYSFS_DIR, strerror(-err));
+		return -1;
+	}
+	if (strcmp(state, "disabled") != 0) {
+		if (read_sysfs_line(SCX_SYSFS_DIR "/root/ops", ops, sizeof(ops)))
+			snprintf(ops, sizeof(ops), "unknown");
+		log_error("another sched_ext scheduler is attached: '%s' (state %s); stop it first",
+			  ops, state);
+		return -1;
+	}
+	return 0;
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct sched *s = ctx;
+	const struct gamer_event *ev = data;
+
+	if (size < sizeof(*ev))
+		return 0;
+	if (ev->type == GAMER_EV_EXIT)
+		s->exited = true;
+	return 0;
+}
+
+int sched_load(struct sched *s, bool attachable)
+{
+	struct bpf_program *prog;
+	struct bpf_map *ops;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->skel = gamer_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		log_error("failed to open the BPF scheduler: %s", strerror(-err));
+		return err;
+	}
+
+	/* bpftool 7.1 leaves .struct_ops.link maps out of the skeleton. */
+	ops = bpf_object__find_map_by_name(s->skel->obj, "gamer_ops");
+	if (!ops) {
+		log_error("failed to find the gamer_ops struct_ops map in the BPF object");
+		err = -ENOENT;
+		goto fail;
+	}
+	if (!attachable) {
+		bpf_map__set_autocreate(ops, false);
+		bpf_object__for_each_program(prog, s->skel->obj) {
+			if (bpf_program__type(prog) == BPF_PROG_TYPE_STRUCT_OPS)
+				bpf_program__set_autoload(prog, false);
+		}
+	}
+
+	err = gamer_bpf__load(s->skel);
+	if (err) {
+		log_error("failed to load the BPF scheduler: %s (run with -v for the verifier log)",
+			  strerror(-err));
+		goto fail;
+	}
+
+	s->events = ring_buffer__new(bpf_map__fd(s->skel->maps.events), handle_event, s,
+				     NULL);
+	if (!s->events) {
+		err = -errno;
+		log_error("failed to open the events ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+	return 0;
+fail:
+	sched_destroy(s);
+	return err;
+}
+
+int sched_attach(struct sched *s)
+{
+	struct bpf_map *ops;
+	char ops_name[128];
+	int err;
+
+	ops = bpf_object__find_map_by_name(s->skel->obj, "gamer_ops");
+	s->link = bpf_map__attach_struct_ops(ops);
+	if (!s->link) {
+		err = -errno;
+		if (err == -EBUSY || err == -EEXIST) {
+			if (read_sysfs_line(SCX_SYSFS_DIR "/root/ops", ops_name, sizeof(ops_name)))
+				snprintf(ops_name, sizeof(ops_name), "unknown");
+			log_error("another sched_ext scheduler is attached: '%s'; stop it first",
+				  ops_name);
+		} else {
+			log_error("failed to attach the scheduler: %s", strerror(-err));
+		}
+		return err;
+	}
+	return 0;
+}
+
+int sched_events_fd(const struct sched *s)
+{
+	return ring_buffer__epoll_fd(s->events);
+}
+
+int sched_handle_events(struct sched *s)
+{
+	int n = ring_buffer__consume(s->events);
+
+	return n < 0 ? n : 0;
+}
+
+void sched_detach(struct sched *s)
+{
+	if (!s->link)
+		return;
+	/* Destroying the link disables the scheduler synchronously: ops.exit
+	 * has run and posted its event by the time this returns. */
+	bpf_link__destroy(s->link);
+	s->link = NULL;
+	sched_handle_events(s);
+}
+
+void sched_destroy(struct sched *s)
+{
+	sched_detach(s);
+	ring_buffer__free(s->events);
+	s->events = NULL;
+	gamer_bpf__destroy(s->skel);
+	s->skel = NULL;
+}
+
+const struct gamer_exit_info *sched_exit_info(const struct sched *s)
+{
+	const struct gamer_exit_info *ei = &s->skel->bss->exit_info;
+
+	return __atomic_load_n(&ei->kind, __ATOMIC_ACQUIRE) ? ei : NULL;
+}
+
+const char *sched_exit_kind_name(unsigned int kind, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(exit_kinds) / sizeof(exit_kinds[0]); i++) {
+		if (exit_kinds[i].kind == kind)
+			return exit_kinds[i].name;
+	}
+	snprintf(buf, len, "SCX_EXIT_%u", kind);
+	return buf;
+}
+
+bool sched_exit_is_error(unsigned int kind)
+{
+	return kind >= SCX_EXIT_ERROR_FIRST;
+}
+
+void sched_trigger_test_error(struct sched *s, unsigned int code)
+{
+	__atomic_store_n(&s->skel->bss->test_error_code, code, __ATOMIC_RELEASE);
+}

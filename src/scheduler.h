@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Loading, attaching and detaching the BPF scheduler, and reading why it
+ * stopped. The policy itself is described in bpf/gamer.bpf.c.
+ */
+#ifndef SCX_GAMER_SCHEDULER_H
+#define SCX_GAMER_SCHEDULER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../bpf/intf.h"
+
+struct gamer_bpf;
+struct bpf_link;
+struct ring_buffer;
+
+struct sched {
+	struct gamer_bpf *skel;
+	struct bpf_link *link;
+	struct ring_buffer *events;
+	bool exited; /* ops.exit has run: exit_info is complete */
+};
+
+/* sysfs directory the kernel creates when it has sched_ext. */
+#define SCX_SYSFS_DIR "/sys/kernel/sched_ext"
+
+/*
+ * Check what attaching needs before touching BPF: root, a kernel with
+ * sched_ext, and no other sched_ext scheduler attached. Prints one clear error
+ * and returns -1 when something is missing.
+ */
+int sched_preflight(void);
+
+/*
+ * Open and load the BPF object. With attachable false only its maps are
+ * created (no struct_ops), which works on kernels without sched_ext: tests use
+ * it to reach the real kernel maps.
+ */
+int sched_load(struct sched *s, bool attachable);
+int sched_attach(struct sched *s);
+/* Detach (no-op if not attached) and collect the exit record. */
+void sched_detach(struct sched *s);
+void sched_destroy(struct sched *s);
+
+/* fd that becomes readable when the scheduler posts an event. */
+int sched_events_fd(const struct sched *s);
+/* Drain posted events; sets s->exited when the scheduler stopped. */
+int sched_handle_events(struct sched *s);
+
+const struct gamer_exit_info *sched_exit_info(const struct sched *s);
+/* "SCX_EXIT_UNREG" etc., or "SCX_EXIT_<n>" for a kind this build does not know. */
+const char *sched_exit_kind_name(unsigned int kind, char *buf, size_t len);
+/* True for the kinds that mean a failure rather than an orderly stop. */
+bool sched_exit_is_error(unsigned int kind);
+
+/* Ask the BPF side to fail on its next tick (tests of ejection handling). */
+void sched_trigger_test_error(struct sched *s, unsigned int code);
+
+/* Read a one-line sysfs file into buf without the newline; -errno on failure. */
+int read_sysfs_line(const char *path, char *buf, size_t len);
+
+#endif /* SCX_GAMER_SCHEDULER_H */

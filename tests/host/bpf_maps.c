@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The BPF object loads into the host kernel (no sched_ext there) with its
+ * struct_ops left out, and its maps are real kernel maps: what the daemon
+ * writes through the skeleton is what the kernel holds.
+ *
+ * Loading at all proves every kfunc is declared weak: one strong declaration
+ * and a kernel without sched_ext refuses the object.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+/* scheduler.h brings intf.h, whose types the skeleton uses. */
+#include "scheduler.h"
+#include "gamer.skel.h"
+#include "../tests/tap.h"
+
+static int lookup_data(struct bpf_map *map, void *buf)
+{
+	__u32 key = 0;
+
+	return bpf_map_lookup_elem(bpf_map__fd(map), &key, buf);
+}
+
+int main(void)
+{
+	struct sched s;
+	char name[32];
+	void *buf;
+	size_t data_sz;
+
+	if (geteuid() != 0) {
+		printf("1..0 # SKIP creating BPF maps needs root\n");
+		return 0;
+	}
+	log_max_level = LOG_WARN;
+
+	if (!tap_ok(sched_load(&s, false) == 0, "BPF object loads maps-only on the host kernel")) {
+		tap_bail("cannot continue without the object");
+		return 1;
+	}
+
+	tap_ok(bpf_object__find_map_by_name(s.skel->obj, "gamer_ops") != NULL,
+	       "the object holds the gamer_ops struct_ops map");
+	tap_ok(bpf_map__type(s.skel->maps.events) == BPF_MAP_TYPE_RINGBUF &&
+		       bpf_map__fd(s.skel->maps.events) >= 0,
+	       "events ring buffer exists in the kernel");
+	tap_ok(sched_events_fd(&s) >= 0, "events ring buffer has a pollable fd");
+
+	/* A tunable written through the skeleton is in the kernel's .data map. */
+	s.skel->data->slice_ns = 1234567;
+	data_sz = bpf_map__value_size(s.skel->maps.data);
+	buf = calloc(1, data_sz);
+	tap_ok(buf && lookup_data(s.skel->maps.data, buf) == 0 &&
+		       memcmp(buf, s.skel->data, data_sz) == 0 &&
+		       s.skel->data->slice_ns == 1234567,
+	       "a .data tunable written by userspace reads back from the kernel map");
+	free(buf);
+
+	tap_ok(sched_exit_info(&s) == NULL, "no exit record before the scheduler ever ran");
+	s.skel->bss->exit_info.kind = 1025;
+	tap_ok(sched_exit_info(&s) != NULL && sched_exit_is_error(sched_exit_info(&s)->kind),
+	       "an exit record of kind SCX_EXIT_ERROR_BPF reads as an error");
+
+	tap_ok(strcmp(sched_exit_kind_name(64, name, sizeof(name)), "SCX_EXIT_UNREG") == 0,
+	       "kind 64 is named SCX_EXIT_UNREG");
+	tap_ok(strcmp(sched_exit_kind_name(4242, name, sizeof(name)), "SCX_EXIT_4242") == 0,
+	       "an unknown kind is named by its number");
+	tap_ok(!sched_exit_is_error(64) && sched_exit_is_error(1026),
+	       "UNREG is not an error, ERROR_STALL is");
+
+	sched_destroy(&s);
+	return tap_done();
+}
