@@ -50,7 +50,7 @@ char _license[] SEC("license") = "GPL";
  * Tunables live in .data, not rodata, so the daemon can change them live. */
 __u64 slice_ns = 5ULL * 1000 * 1000;
 
-/* Test hook (see intf.h): non-zero makes the next tick report an error. */
+/* Test hook (see intf.h): non-zero makes the next dispatch report an error. */
 __u32 test_error_code;
 
 __u64 vtime_now;
@@ -101,6 +101,15 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 
 void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 {
+	/*
+	 * The test hook is checked here rather than in ops.tick: ticks stop on
+	 * an idle machine, but a CPU going idle always dispatches.
+	 */
+	u32 code = test_error_code;
+
+	if (code)
+		gamer_error("test-triggered error (code %u)", code);
+
 	gamer_dsq_move_to_local(SHARED_DSQ);
 }
 
@@ -124,14 +133,6 @@ void BPF_STRUCT_OPS(gamer_stopping, struct task_struct *p, bool runnable)
 void BPF_STRUCT_OPS(gamer_enable, struct task_struct *p)
 {
 	gamer_set_dsq_vtime(p, vtime_now);
-}
-
-void BPF_STRUCT_OPS(gamer_tick, struct task_struct *p)
-{
-	u32 code = test_error_code;
-
-	if (code)
-		gamer_error("test-triggered error (code %u)", code);
 }
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(gamer_init)
@@ -174,7 +175,6 @@ struct sched_ext_ops gamer_ops = {
 	.running = (void *)gamer_running,
 	.stopping = (void *)gamer_stopping,
 	.enable = (void *)gamer_enable,
-	.tick = (void *)gamer_tick,
 	.init = (void *)gamer_init,
 	.exit = (void *)gamer_exit,
 	.name = GAMER_OPS_NAME,

@@ -45,8 +45,8 @@ struct gamer_event {
 };
 
 /*
- * Test hook: userspace sets test_error_code non-zero and the next ops.tick
- * reports a scheduler error with it, so ejection handling can be tested.
+ * Test hook: userspace sets the scheduler's test_error_code global non-zero
+ * and the next ops.dispatch reports a scheduler error carrying it, so that
+ * ejection handling can be tested against the real kernel.
  */
-
 #endif /* SCX_GAMER_INTF_H */

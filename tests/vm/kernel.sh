@@ -2,7 +2,7 @@
 # Resolve, download and cache Debian kernels that have sched_ext, for the VM tests.
 #
 #   kernel.sh list                  releases to test: newest of each series, one per line
-#   kernel.sh fetch [RELEASE]       cache vmlinuz (+ config) and print the directory
+#   kernel.sh fetch [RELEASE]       cache vmlinuz, vmlinux (+ config); print the directory
 #   kernel.sh vmlinux [RELEASE] OUT write the uncompressed ELF vmlinux of RELEASE to OUT
 #
 # Kernels are only downloaded (apt-get download), never installed.
@@ -100,6 +100,28 @@ extract_vmlinux() { # VMLINUZ OUT
 	die "extract vmlinux from $1: no zstd frame yielding an ELF image"
 }
 
+# qemu boots an ELF vmlinux with a PVH entry note directly, skipping the in-guest
+# decompression of vmlinuz, which takes about 2 s under TCG. Returns 1 if the image
+# has no such note (XEN_ELFNOTE_PHYS32_ENTRY, type 18).
+has_pvh() {
+	command -v readelf >/dev/null 2>&1 &&
+		LC_ALL=C readelf -n "$1" 2>/dev/null | grep -Eq 'PHYS32_ENTRY|\(0x00000012\)'
+}
+
+# Adds vmlinux to a cached kernel directory that lacks it; vmlinux.none records a
+# kernel without PVH support so the check is not repeated.
+ensure_vmlinux() { # DIR
+	[ -f "$1/vmlinux" ] || [ -f "$1/vmlinux.none" ] && return 0
+	part=$1/.vmlinux.$$
+	extract_vmlinux "$1/vmlinuz" "$part"
+	if has_pvh "$part"; then
+		mv -f "$part" "$1/vmlinux"
+	else
+		rm -f "$part"
+		: >"$1/vmlinux.none"
+	fi
+}
+
 verdict_of() {
 	[ -f "$VDIR/$1" ] && cat "$VDIR/$1"
 }
@@ -153,6 +175,14 @@ do_fetch() {
 		v="sched_ext btf"
 	fi
 	printf '%s\n' "$v" >"$tmp/out/verdict"
+	if [ -f "$tmp/vmlinux" ]; then # already extracted for the BTF check
+		if has_pvh "$tmp/vmlinux"; then
+			mv "$tmp/vmlinux" "$tmp/out/vmlinux"
+		else
+			: >"$tmp/out/vmlinux.none"
+		fi
+	fi
+	ensure_vmlinux "$tmp/out"
 	mv -T "$tmp/out" "$KDIR/$rel" || die "move kernel $rel into $KDIR"
 	atomic_write "$VDIR/$rel" "$v"
 	rm -rf "$tmp"
@@ -233,6 +263,7 @@ cmd_fetch() {
 	[ -n "$rel" ] || rel=$(newest)
 	[ -n "$rel" ] || die "pick a kernel: the list is empty"
 	do_fetch "$rel"
+	ensure_vmlinux "$KDIR/$rel"
 	printf '%s\n' "$KDIR/$rel"
 }
 
@@ -243,7 +274,11 @@ cmd_vmlinux() {
 	*) die "parse arguments: usage: kernel.sh vmlinux [RELEASE] OUT" ;;
 	esac
 	dir=$(cmd_fetch "$rel")
-	extract_vmlinux "$dir/vmlinuz" "$out"
+	if [ -f "$dir/vmlinux" ]; then
+		cp "$dir/vmlinux" "$out" || die "copy $dir/vmlinux to $out: cp failed"
+	else
+		extract_vmlinux "$dir/vmlinuz" "$out"
+	fi
 }
 
 case ${1:-} in

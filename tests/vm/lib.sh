@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Assertion helpers for guest test scripts; installed in the VM as /lib/vmtest.sh.
 # Use:  . /lib/vmtest.sh
 # Runs under busybox sh. Every failed assertion prints "FAIL: ..." and exits 1, so a
