@@ -1,3 +1,4 @@
+/* Kernel types of Debian linux 7.3.4+deb13-cloud-amd64; regenerate with scripts/gen-vmlinux-h.sh 7.3.4+deb13-cloud-amd64 */
 #ifndef __VMLINUX_H__
 #define __VMLINUX_H__
 
