@@ -29,15 +29,22 @@
  * copies the kernel's kind, reason and message into exit_info and wakes the
  * daemon through the events ring buffer.
  *
+ * Old or broken kernels. Where the kernel offers no callable
+ * scx_bpf_create_dsq (Debian's 7.1 and 7.2 builds, see compat.bpf.h) there is
+ * no user queue to order by vtime: tasks then go FIFO into the kernel's
+ * global queue, still sliced and still starvation-free, and the daemon warns.
+ * compat_missing tells userspace what else the kernel could not give.
+ *
  * Limits. One shared queue: fine for the desktop-sized machines this targets,
  * a contention point on very large ones. Boosts, deadlines and NUMA placement
  * arrive with the policy work and will be described here.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
-#include "compat.bpf.h"
 #include "intf.h"
+#include "compat.bpf.h"
 
 char _license[] SEC("license") = "GPL";
 
@@ -55,6 +62,7 @@ __u32 test_error_code;
 
 __u64 vtime_now;
 struct gamer_exit_info exit_info;
+__u32 compat_missing; /* enum gamer_compat bits, set by ops.init */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -82,21 +90,21 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	u64 vtime = p->scx.dsq_vtime;
 	u64 slice = slice_ns;
-	s32 cpu;
 
-	/* A sleeper keeps at most one slice of credit (see top comment). */
-	if (vtime_before(vtime, vtime_now - slice))
-		vtime = vtime_now - slice;
-
-	gamer_dsq_insert_vtime(p, SHARED_DSQ, slice, vtime, enq_flags);
+	if (gamer_have_user_dsq()) {
+		/* A sleeper keeps at most one slice of credit (see top comment). */
+		if (vtime_before(vtime, vtime_now - slice))
+			vtime = vtime_now - slice;
+		gamer_dsq_insert_vtime(p, SHARED_DSQ, slice, vtime, enq_flags);
+	} else {
+		gamer_dsq_insert(p, SCX_DSQ_GLOBAL, slice, enq_flags);
+	}
 
 	/*
 	 * select_cpu was skipped (or found nothing idle then); a CPU may have
 	 * gone idle since. Wake one so the task does not wait for a tick.
 	 */
-	cpu = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
-	if (cpu >= 0)
-		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+	gamer_kick_idle_cpu_for(p);
 }
 
 void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
@@ -110,7 +118,9 @@ void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 	if (code)
 		gamer_error("test-triggered error (code %u)", code);
 
-	gamer_dsq_move_to_local(SHARED_DSQ);
+	/* The kernel drains SCX_DSQ_GLOBAL itself. */
+	if (gamer_have_user_dsq())
+		gamer_dsq_move_to_local(SHARED_DSQ);
 }
 
 void BPF_STRUCT_OPS(gamer_running, struct task_struct *p)
@@ -139,7 +149,10 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(gamer_init)
 {
 	s32 ret;
 
-	ret = scx_bpf_create_dsq(SHARED_DSQ, -1);
+	compat_missing = gamer_compat_missing();
+	if (!gamer_have_user_dsq())
+		return 0;
+	ret = gamer_create_dsq(SHARED_DSQ, -1);
 	if (ret)
 		gamer_error("failed to create the shared DSQ: %d", ret);
 	return ret;
@@ -149,7 +162,11 @@ void BPF_STRUCT_OPS(gamer_exit, struct scx_exit_info *ei)
 {
 	struct gamer_event *ev;
 
-	exit_info.exit_cpu = ei->exit_cpu;
+	/* exit_cpu is new in 7.2 (6.19 to 7.1 lack it). */
+	if (bpf_core_field_exists(ei->exit_cpu))
+		exit_info.exit_cpu = ei->exit_cpu;
+	else
+		exit_info.exit_cpu = -1;
 	exit_info.exit_code = ei->exit_code;
 	bpf_probe_read_kernel_str(exit_info.reason, sizeof(exit_info.reason),
 				  ei->reason);

@@ -33,6 +33,20 @@ struct gamer_exit_info {
 	char msg[GAMER_EXIT_MSG_LEN];
 };
 
+/*
+ * compat_missing bits: features the running kernel cannot give this scheduler
+ * (see bpf/compat.bpf.h), set by ops.init; the daemon reports each one.
+ */
+enum gamer_compat {
+	GAMER_COMPAT_NO_USER_DSQ = 1 << 0,   /* scx_bpf_create_dsq: FIFO, not vtime */
+	GAMER_COMPAT_NO_IDLE_KICK = 1 << 1,  /* pick_idle_cpu/kick_cpu: no idle kick */
+	GAMER_COMPAT_NO_ERROR_BSTR = 1 << 2, /* scx_bpf_error: errors exit via exit_bstr */
+	GAMER_COMPAT_NO_EXIT_BSTR = 1 << 3,  /* scx_bpf_exit (matters without scx_bpf_error) */
+};
+
+/* exit_code of a stop that gamer_error() made through scx_bpf_exit_bstr. */
+#define GAMER_EXIT_CODE_ERROR 1001
+
 /* Records on the "events" ring buffer. */
 enum gamer_event_type {
 	GAMER_EV_EXIT = 1, /* the scheduler is being disabled; see exit_info */

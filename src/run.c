@@ -82,8 +82,10 @@ static int report_exit(const struct sched *s, bool requested)
 		return EXIT_FAIL;
 	}
 	kind = sched_exit_kind_name(ei->kind, kbuf, sizeof(kbuf));
-	if (sched_exit_is_error(ei->kind)) {
-		log_error("the kernel ejected the scheduler: %s (%s): %s",
+	if (sched_exit_is_error(ei)) {
+		log_error("%s: %s (%s): %s",
+			  ei->kind >= SCX_EXIT_ERROR_FIRST ? "the kernel ejected the scheduler"
+					   : "the scheduler stopped on an error",
 			  ei->reason, kind, ei->msg[0] ? ei->msg : "(no message)");
 		return EXIT_FAIL;
 	}
@@ -118,6 +120,7 @@ int cmd_run(const struct run_opts *opts)
 	if (sched_attach(&s))
 		goto out_sched;
 	report_attached();
+	sched_report_compat(&s);
 
 	if (opts->test_error_after_ms >= 0) {
 		tfd = arm_oneshot_timer(opts->test_error_after_ms);

@@ -31,8 +31,6 @@ static const struct {
 	{ 1026, "SCX_EXIT_ERROR_STALL" },
 };
 
-/* The kernel numbers error kinds from 1024 up. */
-#define SCX_EXIT_ERROR_FIRST 1024
 
 int read_sysfs_line(const char *path, char *buf, size_t len)
 {
@@ -219,9 +217,38 @@ const char *sched_exit_kind_name(unsigned int kind, char *buf, size_t len)
 	return buf;
 }
 
-bool sched_exit_is_error(unsigned int kind)
+bool sched_exit_is_error(const struct gamer_exit_info *ei)
 {
-	return kind >= SCX_EXIT_ERROR_FIRST;
+	return ei->kind >= SCX_EXIT_ERROR_FIRST ||
+	       (ei->kind == SCX_EXIT_UNREG_BPF && ei->exit_code == GAMER_EXIT_CODE_ERROR);
+}
+
+static const struct {
+	unsigned int bit;
+	const char *what;
+} compat_notes[] = {
+	{ GAMER_COMPAT_NO_USER_DSQ,
+	  "scx_bpf_create_dsq is not callable on this kernel: tasks are queued FIFO instead of by vtime" },
+	{ GAMER_COMPAT_NO_IDLE_KICK,
+	  "scx_bpf_pick_idle_cpu/scx_bpf_kick_cpu are not callable on this kernel: queued tasks do not wake idle CPUs" },
+};
+
+void sched_report_compat(const struct sched *s)
+{
+	unsigned int missing = s->skel->bss->compat_missing;
+	size_t i;
+
+	for (i = 0; i < sizeof(compat_notes) / sizeof(compat_notes[0]); i++) {
+		if (missing & compat_notes[i].bit)
+			log_warn("%s", compat_notes[i].what);
+	}
+	/* scx_bpf_exit only matters as the stand-in for scx_bpf_error. */
+	if (!(missing & GAMER_COMPAT_NO_ERROR_BSTR))
+		return;
+	if (missing & GAMER_COMPAT_NO_EXIT_BSTR)
+		log_warn("neither scx_bpf_error nor scx_bpf_exit is callable on this kernel: the scheduler cannot stop itself on an error");
+	else
+		log_warn("scx_bpf_error is not callable on this kernel: scheduler errors stop it through scx_bpf_exit instead");
 }
 
 void sched_trigger_test_error(struct sched *s, unsigned int code)

@@ -22,6 +22,10 @@ struct sched {
 	bool exited; /* ops.exit has run: exit_info is complete */
 };
 
+/* From the kernel's enum scx_exit_kind: error kinds are numbered from 1024. */
+#define SCX_EXIT_UNREG_BPF 65
+#define SCX_EXIT_ERROR_FIRST 1024
+
 /* sysfs directory the kernel creates when it has sched_ext. */
 #define SCX_SYSFS_DIR "/sys/kernel/sched_ext"
 
@@ -51,8 +55,15 @@ int sched_handle_events(struct sched *s);
 const struct gamer_exit_info *sched_exit_info(const struct sched *s);
 /* "SCX_EXIT_UNREG" etc., or "SCX_EXIT_<n>" for a kind this build does not know. */
 const char *sched_exit_kind_name(unsigned int kind, char *buf, size_t len);
-/* True for the kinds that mean a failure rather than an orderly stop. */
-bool sched_exit_is_error(unsigned int kind);
+/*
+ * True when the stop means a failure rather than an orderly stop: an error
+ * kind, or the BPF side stopping itself with GAMER_EXIT_CODE_ERROR (where the
+ * kernel offers no callable scx_bpf_error).
+ */
+bool sched_exit_is_error(const struct gamer_exit_info *ei);
+
+/* Warn once about each feature this kernel could not give (compat_missing). */
+void sched_report_compat(const struct sched *s);
 
 /* Ask the BPF side to fail on its next tick (tests of ejection handling). */
 void sched_trigger_test_error(struct sched *s, unsigned int code);

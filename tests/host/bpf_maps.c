@@ -67,15 +67,24 @@ int main(void)
 
 	tap_ok(sched_exit_info(&s) == NULL, "no exit record before the scheduler ever ran");
 	s.skel->bss->exit_info.kind = 1025;
-	tap_ok(sched_exit_info(&s) != NULL && sched_exit_is_error(sched_exit_info(&s)->kind),
+	tap_ok(sched_exit_info(&s) != NULL && sched_exit_is_error(sched_exit_info(&s)),
 	       "an exit record of kind SCX_EXIT_ERROR_BPF reads as an error");
+	s.skel->bss->exit_info.kind = 65;
+	s.skel->bss->exit_info.exit_code = GAMER_EXIT_CODE_ERROR;
+	tap_ok(sched_exit_is_error(sched_exit_info(&s)),
+	       "SCX_EXIT_UNREG_BPF with GAMER_EXIT_CODE_ERROR reads as an error");
+	s.skel->bss->exit_info.exit_code = 0;
+	tap_ok(!sched_exit_is_error(sched_exit_info(&s)),
+	       "SCX_EXIT_UNREG_BPF with exit code 0 is an orderly stop");
+	s.skel->bss->exit_info.kind = 64;
+	tap_ok(!sched_exit_is_error(sched_exit_info(&s)), "SCX_EXIT_UNREG is not an error");
+	s.skel->bss->exit_info.kind = 1026;
+	tap_ok(sched_exit_is_error(sched_exit_info(&s)), "SCX_EXIT_ERROR_STALL is an error");
 
 	tap_ok(strcmp(sched_exit_kind_name(64, name, sizeof(name)), "SCX_EXIT_UNREG") == 0,
 	       "kind 64 is named SCX_EXIT_UNREG");
 	tap_ok(strcmp(sched_exit_kind_name(4242, name, sizeof(name)), "SCX_EXIT_4242") == 0,
 	       "an unknown kind is named by its number");
-	tap_ok(!sched_exit_is_error(64) && sched_exit_is_error(1026),
-	       "UNREG is not an error, ERROR_STALL is");
 
 	sched_destroy(&s);
 	return tap_done();

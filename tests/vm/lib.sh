@@ -4,8 +4,21 @@
 # Runs under busybox sh. Every failed assertion prints "FAIL: ..." and exits 1, so a
 # test script reads as a list of expectations.
 
+# Files that fail() prints before exiting (set with show_on_fail FILE...), so a
+# failed wait still shows what the daemon said.
+vmtest_show_on_fail=
+
+show_on_fail() {
+	vmtest_show_on_fail="$vmtest_show_on_fail $*"
+}
+
 fail() {
 	echo "FAIL: $*"
+	for _f in $vmtest_show_on_fail; do
+		[ -f "$_f" ] || continue
+		echo "--- $_f"
+		cat "$_f"
+	done
 	exit 1
 }
 
