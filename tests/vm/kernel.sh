@@ -8,6 +8,8 @@
 # Kernels are only downloaded (apt-get download), never installed.
 set -eu
 
+# HOME may be unset under CI or sudo -i; fall back to the passwd entry's.
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
 CACHE=${SCX_GAMER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/scx_gamer}
 KDIR=$CACHE/kernels
 VDIR=$CACHE/verdicts
