@@ -29,4 +29,4 @@ if [ -d /sys/kernel/sched_ext ]; then
 fi
 echo "quickstart: this kernel ($(uname -r)) has no sched_ext; showing scx_gamer in the test VM"
 make -C "$build" -j"$(nproc)" tests/bin/spin
-BUILDDIR=$build exec sh tests/vm/run.sh demo
+BUILDDIR=$build exec bash tests/vm/run.sh demo
