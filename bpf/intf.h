@@ -47,6 +47,48 @@ enum gamer_compat {
 /* exit_code of a stop that gamer_error() made through scx_bpf_exit_bstr. */
 #define GAMER_EXIT_CODE_ERROR 1001
 
+/*
+ * Thread roles (profile `roles:` and `threads:` rules). The order is the
+ * contract between the daemon and the scheduler, not the YAML order.
+ */
+enum gamer_role {
+	GAMER_ROLE_INPUT,
+	GAMER_ROLE_RENDER,
+	GAMER_ROLE_GPU,
+	GAMER_ROLE_COMPOSITOR,
+	GAMER_ROLE_AUDIO,
+	GAMER_ROLE_GAME,
+	GAMER_ROLE_NETWORK,
+	GAMER_ROLE_BACKGROUND,
+	GAMER_ROLE_COUNT,
+};
+
+/* Highest boost level; boosts are 0..GAMER_BOOST_MAX. */
+#define GAMER_BOOST_MAX 7
+
+/*
+ * The tunables of one profile after layering (built-in < scx_gamer.yaml
+ * defaults < extends chain < the profile itself): exactly what the scheduler
+ * reads. Times are in nanoseconds; booleans are 0/1.
+ */
+struct gamer_tunables {
+	__u64 slice_ns;
+	__u64 inh_duration_ns;
+	__u64 rm_period_ns;
+	__u16 dm_recover;
+	__u8 boost_max;
+	__u8 dm_enabled;
+	__u8 dm_threshold;
+	__u8 dm_min_boost;
+	__u8 inh_enabled;
+	__u8 inh_max_boost;
+	__u8 rm_enabled;
+	__u8 rm_below_boost;
+	__u8 numa;
+	__u8 pad[5];
+	__u8 role_boost[GAMER_ROLE_COUNT];
+};
+
 /* Records on the "events" ring buffer. */
 enum gamer_event_type {
 	GAMER_EV_EXIT = 1, /* the scheduler is being disabled; see exit_info */

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Configuration: the daemon file (scx_gamer.yaml) and the game profiles, schema
+ * version 1. Parsing, validation, layering (defaults, extends, admin files
+ * hiding shipped ones) and diagnostics. No BPF and no root needed here: the
+ * `check` command and the tests use it as is.
+ *
+ * The schema is the user-facing contract, documented in docs/CONFIG.md.
+ */
+#ifndef SCX_GAMER_CONFIG_H
+#define SCX_GAMER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../bpf/intf.h"
+#include "log.h"
+
+/* Limits that keep a hostile or broken file from costing much. */
+#define CONFIG_MAX_FILE_SIZE (64 * 1024) /* bytes */
+#define CONFIG_MAX_DEPTH 16		 /* nesting of mappings/sequences */
+#define CONFIG_MAX_PROFILES 256		 /* profiles loaded at once */
+
+/* ---- diagnostics --------------------------------------------------------- */
+
+enum diag_severity {
+	DIAG_ERROR,
+	DIAG_WARNING,
+};
+
+/* One message, printed as "FILE:LINE:COL: error: MESSAGE" (1-based). */
+struct diag {
+	char *file;
+	unsigned int line; /* 0 when the message is about the whole file */
+	unsigned int col;
+	enum diag_severity severity;
+	char *msg;
+};
+
+struct diags {
+	struct diag *v;
+	size_t n, cap;
+	size_t errors; /* how many of v are DIAG_ERROR */
+};
+
+void diags_add(struct diags *d, enum diag_severity sev, const char *file,
+	       unsigned int line, unsigned int col, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+void diags_print(const struct diags *d, FILE *out);
+void diags_free(struct diags *d);
+
+/* ---- tunables ------------------------------------------------------------ */
+
+/* Every key of a `tunables` block, in schema order. */
+enum tunable_field {
+	TF_SLICE,
+	TF_BOOST_MAX,
+	TF_DM_ENABLED,
+	TF_DM_THRESHOLD,
+	TF_DM_MIN_BOOST,
+	TF_DM_RECOVER,
+	TF_INH_ENABLED,
+	TF_INH_MAX_BOOST,
+	TF_INH_DURATION,
+	TF_RM_ENABLED,
+	TF_RM_PERIOD,
+	TF_RM_BELOW_BOOST,
+	TF_NUMA,
+	TF_ROLE_FIRST, /* TF_ROLE_FIRST + enum gamer_role */
+	TF_COUNT = TF_ROLE_FIRST + GAMER_ROLE_COUNT,
+};
+
+/* Where a value was written. */
+struct src_pos {
+	unsigned int line, col; /* 1-based; 0 = not from a file */
+};
+
+/*
+ * A tunables block as written in one file: values for the keys that are set
+ * (bit (1 << field) in `set`), and where each was written.
+ */
+struct tunables_block {
+	struct gamer_tunables v;
+	uint32_t set;
+	struct src_pos pos[TF_COUNT];
+};
+
+/* Dotted key path of a field ("deadline_miss.threshold", "roles.audio"). */
+const char *tunable_field_path(enum tunable_field f);
+/* Role name ("render") or NULL. */
+const char *role_name(enum gamer_role r);
+
+/* The values used where neither scx_gamer.yaml nor a profile sets a key. */
+void tunables_builtin(struct gamer_tunables *t);
+
+/* ---- the daemon file -------------------------------------------------------- */
+
+struct daemon_config {
+	char *path;
+	enum log_level log_level;
+	struct tunables_block defaults;
+};
+
+/* ---- profiles ----------------------------------------------------------------- */
+
+enum match_key {
+	MATCH_STEAM_APP_ID = 1 << 0,
+	MATCH_COMM = 1 << 1,
+	MATCH_EXE = 1 << 2,
+	MATCH_CMDLINE = 1 << 3,
+	MATCH_WINE_EXE = 1 << 4,
+};
+
+/* One `match:` entry: every key present (bit in `keys`) must match. */
+struct match_entry {
+	uint32_t keys;
+	uint32_t steam_app_id;
+	char *comm, *exe, *cmdline, *wine_exe; /* globs; NULL when absent */
+	struct src_pos pos;
+};
+
+/* One `threads:` rule: a thread whose name matches any glob gets the role. */
+struct thread_rule {
+	char **names;
+	size_t n_names;
+	enum gamer_role role;
+	int boost; /* 0..7, or -1: the role's boost */
+	struct src_pos pos;
+};
+
+struct profile {
+	char *id;   /* file stem */
+	char *path; /* the file it was read from */
+	char *name; /* `name:`, defaults to the id */
+	int priority; /* 0..100, default 50 */
+	char *extends; /* profile id, or NULL */
+	struct src_pos extends_pos;
+	struct match_entry *match;
+	size_t n_match;
+	struct tunables_block tunables; /* this file's overrides */
+	struct thread_rule *threads;
+	size_t n_threads;
+
+	/* Filled by config_load(): after builtin < defaults < extends < own. */
+	struct gamer_tunables effective;
+	/*
+	 * For each field, the profile whose file set the effective value:
+	 * an index into config_set.profiles, ORIGIN_DEFAULTS (scx_gamer.yaml)
+	 * or ORIGIN_BUILTIN.
+	 */
+	int16_t origin[TF_COUNT];
+};
+
+#define ORIGIN_BUILTIN (-1)
+#define ORIGIN_DEFAULTS (-2)
+
+/*
+ * Parse one file. The fd is the opened file (the caller checks ownership on
+ * it); path is only for messages. id is the profile id (file stem). Returns 0
+ * when the file is valid, -1 when not; every problem is added to d. On -1 the
+ * output holds nothing that needs freeing.
+ */
+int config_parse_daemon(int fd, const char *path, struct daemon_config *out,
+			struct diags *d);
+int config_parse_profile(int fd, const char *path, const char *id,
+			 struct profile *out, struct diags *d);
+/* The same from memory (tests, fuzzing). */
+int config_parse_daemon_buf(const char *buf, size_t len, const char *path,
+			    struct daemon_config *out, struct diags *d);
+int config_parse_profile_buf(const char *buf, size_t len, const char *path,
+			     const char *id, struct profile *out, struct diags *d);
+
+void daemon_config_free(struct daemon_config *c);
+void profile_free(struct profile *p);
+
+/* ---- the whole configuration -------------------------------------------------- */
+
+struct config_paths {
+	const char *config_file;    /* scx_gamer.yaml */
+	const char *admin_profiles; /* /etc/scx_gamer/profiles */
+	const char *shipped_profiles; /* /usr/share/scx_gamer/profiles */
+};
+
+/* What a directory scan found that a profile id hides. */
+struct hidden_profile {
+	char *id;
+	char *path;	   /* the shipped file that is hidden */
+	char *hidden_by;   /* the admin file that hides it */
+};
+
+struct config_set {
+	struct daemon_config daemon;
+	struct profile *profiles; /* sorted by id */
+	size_t n_profiles;
+	struct hidden_profile *hidden;
+	size_t n_hidden;
+};
+
+/*
+ * Load everything: the daemon file (a missing one means built-in defaults,
+ * with a warning), then every *.yaml in both profile directories (editor
+ * temp files, dotfiles, *~ and *.swp are skipped; an admin id hides a
+ * shipped one), resolve `extends` (unknown and cyclic are errors) and compute
+ * each profile's effective tunables and origins. Also warns when two profiles
+ * can match the same process with equal priority.
+ *
+ * A file with errors is left out (its messages are in d); the rest loads.
+ * With require_secure, a file or directory not owned by root or writable by
+ * group/other is refused (checked with fstat on the opened fd). Returns 0
+ * when there were no errors, -1 otherwise; out is usable either way and must
+ * be freed with config_set_free().
+ */
+int config_load(const struct config_paths *paths, bool require_secure,
+		struct config_set *out, struct diags *d);
+
+/*
+ * The layering step of config_load() on its own, for callers that swapped a
+ * profile in or out of c (hot reload, `check FILE`): sorts c->profiles by id,
+ * resolves `extends`, recomputes every effective/origin, and adds the
+ * extends errors and equal-priority warnings to d. A profile whose extends is
+ * unknown or cyclic is removed from c. Returns 0 or -1 like config_load().
+ */
+int config_resolve(struct config_set *c, struct diags *d);
+void config_set_free(struct config_set *c);
+
+/* Index of the profile with this id in c->profiles, or -1. */
+int config_find_profile(const struct config_set *c, const char *id);
+
+#endif /* SCX_GAMER_CONFIG_H */
