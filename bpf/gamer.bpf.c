@@ -44,7 +44,9 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "intf.h"
+#include "intf_test.h"
 #include "compat.bpf.h"
+#include "profile.bpf.h"
 
 char _license[] SEC("license") = "GPL";
 
@@ -182,6 +184,77 @@ void BPF_STRUCT_OPS(gamer_exit, struct scx_exit_info *ei)
 		ev->ts_ns = bpf_ktime_get_ns();
 		bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	}
+}
+
+/*
+ * Test program (run with BPF_PROG_TEST_RUN, never attached): reads a profile
+ * the way the scheduler does, many times, and counts values that mix two
+ * writes. naive = 1 reads one slot without the version protocol, to show the
+ * check does catch torn values. See tests/host/torn_reads.c.
+ */
+struct test_read_ctx {
+	u32 id, naive;
+};
+
+/*
+ * Counts live in .bss, not on the stack: the verifier tracks stack values
+ * exactly, and counters that differ on every pass keep it from ever seeing
+ * the loop converge.
+ */
+struct {
+	__u32 ok, torn, busy, absent;
+} test_read_counts;
+
+/* One read; bpf_loop() keeps the verifier from unrolling a long loop. */
+static long test_read_one(u64 index, void *data)
+{
+	struct test_read_ctx *c = data;
+	struct gamer_tunables t;
+
+	if (c->naive) {
+		u32 slot = 2 * c->id;
+		struct gamer_tunables *p = bpf_map_lookup_elem(&profile_slots, &slot);
+
+		if (!p)
+			return 1;
+		__builtin_memcpy(&t, p, sizeof(t));
+	} else {
+		int r = gamer_read_tunables(c->id, &t);
+
+		if (r == GAMER_READ_BUSY) {
+			test_read_counts.busy++;
+			return 0;
+		}
+		if (r == GAMER_READ_ABSENT) {
+			test_read_counts.absent++;
+			return 0;
+		}
+	}
+	if (gamer_test_consistent(&t))
+		test_read_counts.ok++;
+	else
+		test_read_counts.torn++;
+	return 0;
+}
+
+SEC("syscall")
+int gamer_test_read(struct gamer_test_read_args *args)
+{
+	struct test_read_ctx c = { .id = args->id, .naive = args->naive };
+	u32 n = args->iterations;
+
+	if (c.id >= GAMER_MAX_PROFILES)
+		return -1;
+	if (n > GAMER_TEST_READ_MAX)
+		n = GAMER_TEST_READ_MAX;
+	/* Test runs are not concurrent: the counts are this run's. */
+	__builtin_memset(&test_read_counts, 0, sizeof(test_read_counts));
+	bpf_loop(n, test_read_one, &c, 0);
+	args->ok = test_read_counts.ok;
+	args->torn = test_read_counts.torn;
+	args->busy = test_read_counts.busy;
+	args->absent = test_read_counts.absent;
+	return 0;
 }
 
 SEC(".struct_ops.link")

@@ -89,6 +89,31 @@ struct gamer_tunables {
 	__u8 role_boost[GAMER_ROLE_COUNT];
 };
 
+/*
+ * Profiles in the kernel. Each profile id (a small integer the daemon assigns;
+ * 0 = the defaults, used by tasks without a profile) owns two slots in the
+ * profile_slots array and one version in profile_ver:
+ *
+ *   profile_ver[id] = v        (0 = no such profile)
+ *   profile_slots[2 * id + (v & 1)] = the live tunables
+ *
+ * The daemon writes a new value into the other slot, then stores v + 1. A
+ * reader reads v, copies the slot, reads v again, and keeps the copy only if v
+ * did not change: the writer only ever writes the slot a reader of version v
+ * is copying after it has already bumped the version past v, so a copy that
+ * overlapped a write always fails the check. Array updates copy in place and
+ * a single update is not atomic for a reader, hence the two slots.
+ *
+ * Ordering: the writer's two updates are separate syscalls, ordered on any
+ * CPU. The reader relies on loads not being reordered with other loads, which
+ * x86-64 guarantees; on weakly ordered CPUs (arm64) the second version load
+ * needs acquire semantics, which BPF offers only from Linux 6.15 with clang
+ * 21 - not used yet, so the no-torn-read guarantee is x86-64's for now.
+ * tests/host/torn_reads proves it on the real kernel.
+ */
+#define GAMER_MAX_PROFILES 256
+#define GAMER_PROFILE_DEFAULTS 0
+
 /* Records on the "events" ring buffer. */
 enum gamer_event_type {
 	GAMER_EV_EXIT = 1, /* the scheduler is being disabled; see exit_info */

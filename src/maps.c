@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "log.h"
+#include "maps.h"
+
+int maps_open(struct profile_maps *m, int ver_fd, int slots_fd)
+{
+	uint32_t id;
+
+	memset(m, 0, sizeof(*m));
+	m->ver_fd = ver_fd;
+	m->slots_fd = slots_fd;
+	for (id = 0; id < GAMER_MAX_PROFILES; id++) {
+		if (bpf_map_lookup_elem(ver_fd, &id, &m->ver[id])) {
+			log_error("failed to read profile_ver[%u]: %s", id, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+int maps_write_profile(struct profile_maps *m, uint32_t id, const struct gamer_tunables *t)
+{
+	uint64_t next;
+	uint32_t slot;
+
+	if (id >= GAMER_MAX_PROFILES)
+		return -EINVAL;
+	/* Version 0 means "absent", so a live profile's version never wraps to it. */
+	next = m->ver[id] + 1;
+	if (next == 0)
+		next = 2;
+	slot = 2 * id + (uint32_t)(next & 1);
+	/* The slot is not live: readers of the current version use the other one. */
+	if (bpf_map_update_elem(m->slots_fd, &slot, t, BPF_ANY)) {
+		log_error("failed to write profile slot %u: %s", slot, strerror(errno));
+		return -errno;
+	}
+	if (bpf_map_update_elem(m->ver_fd, &id, &next, BPF_ANY)) {
+		log_error("failed to publish profile %u: %s", id, strerror(errno));
+		return -errno;
+	}
+	m->ver[id] = next;
+	return 0;
+}
+
+int maps_remove_profile(struct profile_maps *m, uint32_t id)
+{
+	uint64_t zero = 0;
+
+	if (id >= GAMER_MAX_PROFILES)
+		return -EINVAL;
+	if (bpf_map_update_elem(m->ver_fd, &id, &zero, BPF_ANY)) {
+		log_error("failed to remove profile %u: %s", id, strerror(errno));
+		return -errno;
+	}
+	/*
+	 * Keep counting from the old version: the next write must not land in
+	 * the slot a reader of the old version may still be copying.
+	 */
+	return 0;
+}
+
+int maps_read_profile(int ver_fd, int slots_fd, uint32_t id, struct gamer_tunables *out)
+{
+	uint64_t v1, v2;
+	uint32_t slot;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (bpf_map_lookup_elem(ver_fd, &id, &v1))
+			return -errno;
+		if (v1 == 0)
+			return -ENOENT;
+		slot = 2 * id + (uint32_t)(v1 & 1);
+		if (bpf_map_lookup_elem(slots_fd, &slot, out))
+			return -errno;
+		if (bpf_map_lookup_elem(ver_fd, &id, &v2))
+			return -errno;
+		if (v1 == v2)
+			return 0;
+	}
+	return -EAGAIN;
+}

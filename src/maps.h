@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Writing profiles into the scheduler's maps with the double-buffered slot
+ * protocol described in bpf/intf.h. The daemon is the only writer.
+ */
+#ifndef SCX_GAMER_MAPS_H
+#define SCX_GAMER_MAPS_H
+
+#include <stdint.h>
+
+#include "../bpf/intf.h"
+
+struct profile_maps {
+	int ver_fd;   /* profile_ver */
+	int slots_fd; /* profile_slots */
+	/* The versions this writer stored last (the kernel's are the same). */
+	uint64_t ver[GAMER_MAX_PROFILES];
+};
+
+/* Bind to the two maps and read their current versions. */
+int maps_open(struct profile_maps *m, int ver_fd, int slots_fd);
+/* Publish new tunables for profile id; readers never see a partial value. */
+int maps_write_profile(struct profile_maps *m, uint32_t id, const struct gamer_tunables *t);
+/* Remove profile id: readers get GAMER_READ_ABSENT. */
+int maps_remove_profile(struct profile_maps *m, uint32_t id);
+/* Read profile id back from the kernel with the reader's protocol (for `show`). */
+int maps_read_profile(int ver_fd, int slots_fd, uint32_t id, struct gamer_tunables *out);
+
+#endif /* SCX_GAMER_MAPS_H */
