@@ -54,10 +54,36 @@ char _license[] SEC("license") = "GPL";
 
 /*
  * Globals use __u64/__u32: the generated skeleton exposes them to userspace,
- * which has no u64.
- *
- * Tunables live in .data, not rodata, so the daemon can change them live. */
-__u64 slice_ns = 5ULL * 1000 * 1000;
+ * which has no u64. Tunables are not globals: they live in the profile maps
+ * (profile.bpf.h), which the daemon rewrites live.
+ */
+
+/* Used until the daemon has published the defaults (profile 0). */
+#define FALLBACK_SLICE_NS (5ULL * 1000 * 1000)
+
+/*
+ * Each CPU keeps its own copy of the defaults and reloads it when the
+ * published version moves: one version load on the hot path, and a copy no
+ * other CPU writes to.
+ */
+struct cpu_cfg {
+	u64 ver;
+	struct gamer_tunables t;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct cpu_cfg);
+} cpu_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct gamer_cfg_seen);
+} cfg_seen SEC(".maps");
 
 /* Test hook (see intf.h): non-zero makes the next dispatch report an error. */
 __u32 test_error_code;
@@ -76,6 +102,38 @@ static __always_inline bool vtime_before(u64 a, u64 b)
 	return (s64)(a - b) < 0;
 }
 
+/* This CPU's copy of the defaults, refreshed if the daemon published new ones. */
+static __always_inline const struct gamer_tunables *defaults(void)
+{
+	u32 zero = 0, id = GAMER_PROFILE_DEFAULTS;
+	struct gamer_cfg_seen *seen;
+	struct cpu_cfg *c;
+	u64 *verp, ver;
+
+	c = bpf_map_lookup_elem(&cpu_cfg, &zero);
+	verp = bpf_map_lookup_elem(&profile_ver, &id);
+	if (!c || !verp)
+		return NULL;
+	ver = *(volatile u64 *)verp;
+	if (ver == c->ver)
+		return c->ver ? &c->t : NULL;
+	/* On GAMER_READ_BUSY keep the old copy and try again next time. */
+	if (gamer_read_tunables(id, &c->t) != GAMER_READ_OK)
+		return c->ver ? &c->t : NULL;
+	c->ver = ver;
+	seen = bpf_map_lookup_elem(&cfg_seen, &zero);
+	if (seen) {
+		seen->ver = ver;
+		seen->slice_ns = c->t.slice_ns;
+	}
+	return &c->t;
+}
+
+static __always_inline u64 slice_of(const struct gamer_tunables *t)
+{
+	return t ? t->slice_ns : FALLBACK_SLICE_NS;
+}
+
 s32 BPF_STRUCT_OPS(gamer_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
 {
@@ -84,14 +142,14 @@ s32 BPF_STRUCT_OPS(gamer_select_cpu, struct task_struct *p, s32 prev_cpu,
 
 	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
 	if (is_idle)
-		gamer_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, 0);
+		gamer_dsq_insert(p, SCX_DSQ_LOCAL, slice_of(defaults()), 0);
 	return cpu;
 }
 
 void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	u64 vtime = p->scx.dsq_vtime;
-	u64 slice = slice_ns;
+	u64 slice = slice_of(defaults());
 
 	if (gamer_have_user_dsq()) {
 		/* A sleeper keeps at most one slice of credit (see top comment). */
@@ -134,7 +192,7 @@ void BPF_STRUCT_OPS(gamer_running, struct task_struct *p)
 
 void BPF_STRUCT_OPS(gamer_stopping, struct task_struct *p, bool runnable)
 {
-	u64 slice = slice_ns;
+	u64 slice = slice_of(defaults());
 	u64 left = p->scx.slice;
 	u64 used = left < slice ? slice - left : 0;
 	u32 weight = p->scx.weight ? p->scx.weight : 1;

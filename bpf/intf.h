@@ -114,6 +114,36 @@ struct gamer_tunables {
 #define GAMER_MAX_PROFILES 256
 #define GAMER_PROFILE_DEFAULTS 0
 
+/* Keys of a tunables block (src/config.h enum tunable_field). */
+#define GAMER_TUNABLE_COUNT (13 + GAMER_ROLE_COUNT)
+#define GAMER_ID_LEN 64
+#define GAMER_PATH_LEN 256
+/* origin[] value of a field no file set. */
+#define GAMER_ORIGIN_BUILTIN (-1)
+
+/*
+ * profile_info[slot]: what `scx_gamer show` needs to explain a slot, kept in
+ * the kernel so that it reads the live state rather than the daemon's memory.
+ * The scheduler never reads it.
+ */
+struct gamer_profile_info {
+	char id[GAMER_ID_LEN];     /* "" when the slot is free; slot 0: "defaults" */
+	char path[GAMER_PATH_LEN]; /* the file this slot's profile came from */
+	/* For each field, the slot whose file set the value, or GAMER_ORIGIN_BUILTIN. */
+	__s16 origin[GAMER_TUNABLE_COUNT];
+	__u16 pad;
+};
+
+/*
+ * cfg_seen (per-CPU): the version of the defaults (profile 0) each CPU's
+ * scheduler code last loaded, and the slice it took from it. Lets tests and
+ * `show` prove the scheduler itself picked up a reload.
+ */
+struct gamer_cfg_seen {
+	__u64 ver;
+	__u64 slice_ns;
+};
+
 /* Records on the "events" ring buffer. */
 enum gamer_event_type {
 	GAMER_EV_EXIT = 1, /* the scheduler is being disabled; see exit_info */

@@ -20,6 +20,14 @@ struct {
 	__type(value, struct gamer_tunables);
 } profile_slots SEC(".maps");
 
+/* Written by the daemon for `scx_gamer show`; the scheduler never reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GAMER_MAX_PROFILES);
+	__type(key, u32);
+	__type(value, struct gamer_profile_info);
+} profile_info SEC(".maps");
+
 /* Attempts before a reader gives up on a profile that keeps changing. */
 #define GAMER_READ_TRIES 4
 

@@ -7,15 +7,29 @@
 /* Exit statuses of the program. */
 enum {
 	EXIT_OK = 0,
-	EXIT_FAIL = 1,  /* runtime failure, or the kernel ejected the scheduler */
+	EXIT_FAIL = 1,  /* runtime failure, invalid configuration, or ejected */
 	EXIT_USAGE = 2, /* bad command line */
 };
 
+/* Where the configuration and the pinned maps live (options or configure-time). */
+struct paths {
+	const char *config_dir;	 /* scx_gamer.yaml and the admin's profiles/ */
+	const char *profile_dir; /* shipped profiles */
+	const char *pin_dir;	 /* bpffs directory for the maps `show` reads */
+};
+
 struct run_opts {
+	struct paths paths;
+	bool no_attach;	       /* push configuration to the maps, do not attach */
+	bool log_level_forced; /* -v given: the config's log_level does not apply */
 	/* Test hook: make the BPF side report an error this long after attach. */
 	long test_error_after_ms;
 };
 
 int cmd_run(const struct run_opts *opts);
+/* check [FILE...]: validate; 0 valid, 1 invalid. */
+int cmd_check(const struct paths *paths, char **files, int n_files);
+/* show [ID] [--json]: effective tunables read back from the kernel's maps. */
+int cmd_show(const struct paths *paths, const char *id, bool json);
 
 #endif /* SCX_GAMER_CMD_H */

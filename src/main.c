@@ -20,12 +20,22 @@
 
 enum {
 	OPT_TEST_ERROR_AFTER = 0x100,
+	OPT_CONFIG_DIR,
+	OPT_PROFILE_DIR,
+	OPT_PIN_DIR,
+	OPT_NO_ATTACH,
+	OPT_JSON,
 };
 
 static const struct option long_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "config-dir", required_argument, NULL, OPT_CONFIG_DIR },
+	{ "profile-dir", required_argument, NULL, OPT_PROFILE_DIR },
+	{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+	{ "no-attach", no_argument, NULL, OPT_NO_ATTACH },
+	{ "json", no_argument, NULL, OPT_JSON },
 	/* Test only: not in --help; see docs/TESTING.md. */
 	{ "test-error-after", required_argument, NULL, OPT_TEST_ERROR_AFTER },
 	{ NULL, 0, NULL, 0 },
@@ -34,22 +44,32 @@ static const struct option long_options[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [OPTION]... [COMMAND]\n"
+		"Usage: %s [OPTION]... [COMMAND [ARG]...]\n"
 		"A sched_ext CPU scheduler for games.\n"
 		"\n"
 		"Commands:\n"
-		"  run            load and attach the scheduler, serve it until SIGINT or\n"
-		"                 SIGTERM, then detach (the default; needs root and a kernel\n"
-		"                 with CONFIG_SCHED_CLASS_EXT)\n"
+		"  run             load the configuration, attach the scheduler and serve it\n"
+		"                  until SIGINT or SIGTERM, then detach; SIGHUP reloads (the\n"
+		"                  default; needs root and a kernel with CONFIG_SCHED_CLASS_EXT)\n"
+		"  check [FILE]... validate the installed configuration, or these files\n"
+		"                  (no root needed); exit 0 when valid, 1 when not\n"
+		"  show [ID]       the effective tunables of every profile (or one), read\n"
+		"                  back from the running daemon's kernel maps\n"
 		"\n"
 		"Options:\n"
-		"  -v, --verbose  more output; libbpf's debug messages (verifier logs)\n"
-		"  -h, --help     show this help and exit\n"
-		"  -V, --version  show the version and exit\n"
+		"      --config-dir=DIR   scx_gamer.yaml and the admin's profiles/ (default %s)\n"
+		"      --profile-dir=DIR  shipped profiles (default %s)\n"
+		"      --pin-dir=DIR      where run pins the maps show reads (default %s)\n"
+		"      --no-attach        run: push the configuration to the maps but do not\n"
+		"                         attach the scheduler (any kernel with BPF)\n"
+		"      --json             show: JSON output\n"
+		"  -v, --verbose          more output; libbpf's debug messages (verifier logs)\n"
+		"  -h, --help             show this help and exit\n"
+		"  -V, --version          show the version and exit\n"
 		"\n"
-		"Exit status: 0 on a clean stop, 1 on failure or when the kernel ejects\n"
-		"the scheduler, 2 on a bad command line.\n",
-		PACKAGE_NAME);
+		"Exit status: 0 on success, 1 on failure (an invalid configuration, or the\n"
+		"kernel ejecting the scheduler), 2 on a bad command line.\n",
+		PACKAGE_NAME, SCX_GAMER_CONFDIR, SCX_GAMER_PROFILEDIR, SCX_GAMER_PINDIR);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -75,11 +95,19 @@ static int parse_ms(const char *arg, long *out)
 
 int main(int argc, char **argv)
 {
-	struct run_opts run = { .test_error_after_ms = -1 };
+	struct run_opts run = {
+		.paths = {
+			.config_dir = SCX_GAMER_CONFDIR,
+			.profile_dir = SCX_GAMER_PROFILEDIR,
+			.pin_dir = SCX_GAMER_PINDIR,
+		},
+		.test_error_after_ms = -1,
+	};
+	bool json = false;
 	const char *cmd;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+hVv", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hVv", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
@@ -89,6 +117,22 @@ int main(int argc, char **argv)
 			return EXIT_OK;
 		case 'v':
 			log_max_level = LOG_DEBUG;
+			run.log_level_forced = true;
+			break;
+		case OPT_CONFIG_DIR:
+			run.paths.config_dir = optarg;
+			break;
+		case OPT_PROFILE_DIR:
+			run.paths.profile_dir = optarg;
+			break;
+		case OPT_PIN_DIR:
+			run.paths.pin_dir = optarg;
+			break;
+		case OPT_NO_ATTACH:
+			run.no_attach = true;
+			break;
+		case OPT_JSON:
+			json = true;
 			break;
 		case OPT_TEST_ERROR_AFTER:
 			if (parse_ms(optarg, &run.test_error_after_ms)) {
@@ -103,13 +147,21 @@ int main(int argc, char **argv)
 	}
 
 	cmd = optind < argc ? argv[optind++] : "run";
+	libbpf_set_print(libbpf_print);
+
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(&run.paths, argv + optind, argc - optind);
+	if (strcmp(cmd, "show") == 0) {
+		if (argc - optind > 1) {
+			log_error("unexpected argument '%s'", argv[optind + 1]);
+			return EXIT_USAGE;
+		}
+		return cmd_show(&run.paths, optind < argc ? argv[optind] : NULL, json);
+	}
 	if (optind < argc) {
 		log_error("unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
-
-	libbpf_set_print(libbpf_print);
-
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(&run);
 

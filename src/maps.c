@@ -9,13 +9,14 @@
 #include "log.h"
 #include "maps.h"
 
-int maps_open(struct profile_maps *m, int ver_fd, int slots_fd)
+int maps_open(struct profile_maps *m, int ver_fd, int slots_fd, int info_fd)
 {
 	uint32_t id;
 
 	memset(m, 0, sizeof(*m));
 	m->ver_fd = ver_fd;
 	m->slots_fd = slots_fd;
+	m->info_fd = info_fd;
 	for (id = 0; id < GAMER_MAX_PROFILES; id++) {
 		if (bpf_map_lookup_elem(ver_fd, &id, &m->ver[id])) {
 			log_error("failed to read profile_ver[%u]: %s", id, strerror(errno));
@@ -47,6 +48,17 @@ int maps_write_profile(struct profile_maps *m, uint32_t id, const struct gamer_t
 		return -errno;
 	}
 	m->ver[id] = next;
+	return 0;
+}
+
+int maps_write_info(struct profile_maps *m, uint32_t id, const struct gamer_profile_info *info)
+{
+	if (m->info_fd < 0)
+		return 0;
+	if (bpf_map_update_elem(m->info_fd, &id, info, BPF_ANY)) {
+		log_error("failed to write profile_info[%u]: %s", id, strerror(errno));
+		return -errno;
+	}
 	return 0;
 }
 

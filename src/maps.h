@@ -13,12 +13,15 @@
 struct profile_maps {
 	int ver_fd;   /* profile_ver */
 	int slots_fd; /* profile_slots */
+	int info_fd;  /* profile_info; -1 when not used */
 	/* The versions this writer stored last (the kernel's are the same). */
 	uint64_t ver[GAMER_MAX_PROFILES];
 };
 
-/* Bind to the two maps and read their current versions. */
-int maps_open(struct profile_maps *m, int ver_fd, int slots_fd);
+/* Bind to the maps and read their current versions. */
+int maps_open(struct profile_maps *m, int ver_fd, int slots_fd, int info_fd);
+/* Describe slot id for `show` (no protocol: only userspace reads it). */
+int maps_write_info(struct profile_maps *m, uint32_t id, const struct gamer_profile_info *info);
 /* Publish new tunables for profile id; readers never see a partial value. */
 int maps_write_profile(struct profile_maps *m, uint32_t id, const struct gamer_tunables *t);
 /* Remove profile id: readers get GAMER_READ_ABSENT. */

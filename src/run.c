@@ -1,27 +1,469 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * `scx_gamer run`: attach the scheduler and serve it until told to stop.
+ * `scx_gamer run`: load the configuration, push it into the scheduler's maps,
+ * attach the scheduler (unless --no-attach) and serve it until told to stop.
  *
  * Everything the daemon waits for is a file descriptor in one poll() set:
  * signals arrive through a signalfd, scheduler events through the BPF ring
  * buffer, timed work through timerfds. Nothing sleeps or polls on a timer.
+ *
+ * A reload (SIGHUP) loads every file again; a file that no longer validates
+ * keeps its last good version live, so a bad edit changes nothing.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "apply.h"
 #include "cmd.h"
 #include "log.h"
+#include "maps.h"
 #include "scheduler.h"
+#include "watch.h"
+#include "gamer.skel.h"
 
-enum { PFD_SIGNAL, PFD_EVENTS, PFD_TEST_TIMER, PFD_COUNT };
+/* Directories of symlink targets watched besides the configuration's own. */
+#define MAX_LINK_DIRS 5
+
+enum { PFD_SIGNAL, PFD_EVENTS, PFD_INOTIFY, PFD_TEST_TIMER, PFD_COUNT };
+
+struct daemon {
+	const struct run_opts *opts;
+	struct sched s;
+	struct profile_maps maps;
+	struct applied applied;
+	struct config_set cfg;
+	char config_file[PATH_MAX];
+	char admin_profiles[PATH_MAX];
+	char link_dirs[MAX_LINK_DIRS][PATH_MAX];
+	int n_link_dirs;
+	int inotify_fd;
+	bool pinned;
+};
+
+/* The maps `show` reads, by their pin names. */
+static struct bpf_map *pinned_map(struct daemon *d, int i, const char **name)
+{
+	static const char *const names[] = { "profile_ver", "profile_slots", "profile_info",
+					     "cfg_seen" };
+
+	if (i >= (int)(sizeof(names) / sizeof(names[0])))
+		return NULL;
+	*name = names[i];
+	return bpf_object__find_map_by_name(d->s.skel->obj, names[i]);
+}
+
+static void unpin_maps(struct daemon *d)
+{
+	char path[PATH_MAX];
+	const char *name;
+	struct bpf_map *map;
+	int i;
+
+	if (!d->pinned)
+		return;
+	for (i = 0; (map = pinned_map(d, i, &name)); i++) {
+		snprintf(path, sizeof(path), "%s/%s", d->opts->paths.pin_dir, name);
+		unlink(path);
+	}
+	rmdir(d->opts->paths.pin_dir);
+	d->pinned = false;
+}
+
+/* Mount bpffs on /sys/fs/bpf if nothing did (systemd does; minimal systems may not). */
+static void ensure_bpffs(const char *pin_dir)
+{
+	struct statfs sf;
+
+	if (strncmp(pin_dir, "/sys/fs/bpf/", 12) != 0)
+		return;
+	if (statfs("/sys/fs/bpf", &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
+		return;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		log_warn("failed to mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+	else
+		log_info("mounted bpffs on /sys/fs/bpf");
+}
+
+/*
+ * Pin the maps so `scx_gamer show` can read the kernel's state. Pins left by
+ * a daemon that was killed are replaced. Failing here costs `show`, not the
+ * scheduler, so the caller only warns.
+ */
+static int pin_maps(struct daemon *d)
+{
+	char path[PATH_MAX];
+	const char *name;
+	struct bpf_map *map;
+	int i, fd;
+
+	ensure_bpffs(d->opts->paths.pin_dir);
+	if (mkdir(d->opts->paths.pin_dir, 0700) && errno != EEXIST) {
+		log_warn("failed to create %s: %s; `scx_gamer show` will not work",
+			 d->opts->paths.pin_dir, strerror(errno));
+		return -1;
+	}
+	d->pinned = true;
+	for (i = 0; (map = pinned_map(d, i, &name)); i++) {
+		snprintf(path, sizeof(path), "%s/%s", d->opts->paths.pin_dir, name);
+		unlink(path);
+		fd = bpf_map__fd(map);
+		if (bpf_obj_pin(fd, path)) {
+			log_warn("failed to pin %s: %s; `scx_gamer show` will not work", path,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool diags_name_file(const struct diags *dg, const char *file)
+{
+	size_t i;
+
+	for (i = 0; i < dg->n; i++) {
+		if (dg->v[i].severity == DIAG_ERROR && dg->v[i].file && strcmp(dg->v[i].file, file) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Move profile p (zeroed afterwards) into c. */
+static int adopt_profile(struct config_set *c, struct profile *p)
+{
+	struct profile *v = realloc(c->profiles, (c->n_profiles + 1) * sizeof(*v));
+
+	if (!v)
+		return -1;
+	c->profiles = v;
+	c->profiles[c->n_profiles++] = *p;
+	memset(p, 0, sizeof(*p));
+	return 0;
+}
+
+/*
+ * Keep what the old configuration had where the new load failed: the daemon
+ * file if it has errors now, and every profile whose file still exists but
+ * did not load.
+ */
+static void keep_last_good(struct config_set *next, struct config_set *old, const struct diags *dg)
+{
+	struct daemon_config tmp;
+	size_t i;
+
+	if (old->daemon.path && diags_name_file(dg, old->daemon.path)) {
+		log_warn("%s: keeping the last good version", old->daemon.path);
+		tmp = next->daemon;
+		next->daemon = old->daemon;
+		old->daemon = tmp;
+	}
+	for (i = 0; i < old->n_profiles; i++) {
+		struct profile *p = &old->profiles[i];
+
+		if (config_find_profile(next, p->id) >= 0 || access(p->path, F_OK) != 0)
+			continue;
+		log_warn("%s: keeping the last good version of profile '%s'", p->path, p->id);
+		if (adopt_profile(next, p))
+			log_error("failed to keep profile '%s': out of memory", p->id);
+	}
+}
+
+/* Load (or reload) every file and push the result. 0 when all files were valid. */
+static int load_and_apply(struct daemon *d, bool first)
+{
+	struct config_paths cp = {
+		.config_file = d->config_file,
+		.admin_profiles = d->admin_profiles,
+		.shipped_profiles = d->opts->paths.profile_dir,
+	};
+	struct config_set next;
+	struct apply_stats st;
+	struct diags dg = { 0 };
+	int ret;
+
+	ret = config_load(&cp, true, &next, &dg);
+	diags_print(&dg, stderr);
+	if (!first) {
+		keep_last_good(&next, &d->cfg, &dg);
+		config_resolve(&next, &dg);
+	}
+	diags_free(&dg);
+
+	if (!d->opts->log_level_forced)
+		log_max_level = next.daemon.log_level;
+
+	if (apply_config(&d->applied, &d->maps, &next, &st))
+		ret = -1;
+	config_set_free(&d->cfg);
+	d->cfg = next;
+	log_info("configuration %s: %zu profile(s); %u value(s) written, %u removed, %u unchanged",
+		 first ? "loaded" : "reloaded", d->cfg.n_profiles, st.written, st.removed,
+		 st.unchanged);
+	return ret;
+}
+
+/* ---- hot reload -------------------------------------------------------------- */
+
+/* Directory of the file a symlink at path points to, in out; false if not a symlink. */
+static bool link_target_dir(const char *path, char *out)
+{
+	char real[PATH_MAX], *slash;
+	struct stat st;
+
+	if (lstat(path, &st) || !S_ISLNK(st.st_mode) || !realpath(path, real))
+		return false;
+	slash = strrchr(real, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	snprintf(out, PATH_MAX, "%s", slash == real ? "/" : real);
+	return true;
+}
+
+/*
+ * The three configuration directories, plus the directories that symlinked
+ * files point into: editing a symlink's target is a save too.
+ */
+static void watch_config_dirs(struct daemon *d)
+{
+	const char *dirs[3 + MAX_LINK_DIRS];
+	char dir[PATH_MAX];
+	size_t i;
+	int n = 3, j;
+
+	dirs[0] = d->opts->paths.config_dir;
+	dirs[1] = d->admin_profiles;
+	dirs[2] = d->opts->paths.profile_dir;
+	d->n_link_dirs = 0;
+	for (i = 0; i <= d->cfg.n_profiles; i++) {
+		const char *path = i < d->cfg.n_profiles ? d->cfg.profiles[i].path : d->config_file;
+
+		if (!link_target_dir(path, dir))
+			continue;
+		for (j = 0; j < n && strcmp(dirs[j], dir) != 0; j++)
+			;
+		if (j < n)
+			continue;
+		if (d->n_link_dirs == MAX_LINK_DIRS) {
+			log_warn("%s: too many symlink target directories to watch; send SIGHUP after editing it",
+				 path);
+			continue;
+		}
+		snprintf(d->link_dirs[d->n_link_dirs], PATH_MAX, "%s", dir);
+		dirs[n++] = d->link_dirs[d->n_link_dirs++];
+	}
+	watch_set_dirs(dirs, n);
+}
+
+/* What one drain of inotify events asks to reload. */
+struct pending {
+	struct daemon *d;
+	bool daemon_file;
+	bool links; /* something in a symlink target directory changed */
+	char *ids[64];
+	int n_ids;
+	bool overflow; /* more ids than fit: reload everything */
+};
+
+static void on_change(void *ctx, const struct watch_change *c)
+{
+	struct pending *pd = ctx;
+	struct daemon *d = pd->d;
+	char id[NAME_MAX + 1];
+	char *dot;
+	int i;
+
+	for (i = 0; i < d->n_link_dirs; i++) {
+		if (strcmp(c->dir, d->link_dirs[i]) == 0) {
+			/* A symlink target changed: re-read every symlinked file. */
+			pd->links = true;
+			return;
+		}
+	}
+	if (strcmp(c->dir, d->opts->paths.config_dir) == 0) {
+		if (strcmp(c->name, "scx_gamer.yaml") == 0)
+			pd->daemon_file = true;
+		return;
+	}
+	/* Profile directories: the same names config_load() reads. */
+	if (!config_is_profile_name(c->name))
+		return;
+	snprintf(id, sizeof(id), "%s", c->name);
+	dot = strrchr(id, '.');
+	if (dot)
+		*dot = '\0';
+	for (i = 0; i < pd->n_ids; i++) {
+		if (strcmp(pd->ids[i], id) == 0)
+			return;
+	}
+	if (pd->n_ids == (int)(sizeof(pd->ids) / sizeof(pd->ids[0]))) {
+		pd->overflow = true;
+		return;
+	}
+	pd->ids[pd->n_ids] = strdup(id);
+	if (pd->ids[pd->n_ids])
+		pd->n_ids++;
+	else
+		pd->overflow = true;
+}
+
+static void remove_profile_at(struct config_set *c, int i)
+{
+	profile_free(&c->profiles[i]);
+	memmove(&c->profiles[i], &c->profiles[i + 1],
+		(c->n_profiles - (size_t)i - 1) * sizeof(c->profiles[0]));
+	c->n_profiles--;
+}
+
+/*
+ * Re-read profile id from whichever file now provides it (the admin's hides
+ * the shipped one). A file that does not validate leaves the last good
+ * version in place; a profile with no file left is removed.
+ */
+static void reload_profile(struct daemon *d, const char *id, struct diags *dg)
+{
+	char admin[PATH_MAX], shipped[PATH_MAX];
+	const char *path = NULL;
+	struct profile p;
+	int idx = config_find_profile(&d->cfg, id), fd;
+
+	if (snprintf(admin, sizeof(admin), "%s/%s.yaml", d->admin_profiles, id) >=
+		    (int)sizeof(admin) ||
+	    snprintf(shipped, sizeof(shipped), "%s/%s.yaml", d->opts->paths.profile_dir, id) >=
+		    (int)sizeof(shipped)) {
+		log_error("profile '%s': path too long", id);
+		return;
+	}
+	if (access(admin, F_OK) == 0)
+		path = admin;
+	else if (access(shipped, F_OK) == 0)
+		path = shipped;
+
+	if (!path) {
+		if (idx >= 0) {
+			log_info("profile '%s' removed", id);
+			remove_profile_at(&d->cfg, idx);
+		}
+		return;
+	}
+	fd = config_open_file(path, true, dg);
+	if (fd < 0)
+		goto keep;
+	if (config_parse_profile(fd, path, id, &p, dg)) {
+		close(fd);
+		goto keep;
+	}
+	close(fd);
+	if (idx >= 0) {
+		profile_free(&d->cfg.profiles[idx]);
+		d->cfg.profiles[idx] = p;
+	} else if (adopt_profile(&d->cfg, &p)) {
+		log_error("failed to add profile '%s': out of memory", id);
+		profile_free(&p);
+	}
+	log_info("%s: profile '%s' %s", path, id, idx >= 0 ? "reloaded" : "added");
+	return;
+keep:
+	if (idx >= 0)
+		log_warn("%s: keeping the last good version of profile '%s'", path, id);
+}
+
+static void reload_daemon_file(struct daemon *d, struct diags *dg)
+{
+	struct daemon_config dc;
+	int fd;
+
+	if (access(d->config_file, F_OK) != 0) {
+		/* No file: built-in defaults, as at start-up. */
+		log_warn("%s: missing, using built-in defaults", d->config_file);
+		daemon_config_free(&d->cfg.daemon);
+		memset(&d->cfg.daemon, 0, sizeof(d->cfg.daemon));
+		d->cfg.daemon.log_level = LOG_INFO;
+		return;
+	}
+	fd = config_open_file(d->config_file, true, dg);
+	if (fd < 0)
+		goto keep;
+	if (config_parse_daemon(fd, d->config_file, &dc, dg)) {
+		close(fd);
+		goto keep;
+	}
+	close(fd);
+	daemon_config_free(&d->cfg.daemon);
+	d->cfg.daemon = dc;
+	log_info("%s: reloaded", d->config_file);
+	return;
+keep:
+	log_warn("%s: keeping the last good version", d->config_file);
+}
+
+/* Apply what inotify reported: only the files that changed are read again. */
+static void handle_inotify(struct daemon *d)
+{
+	struct pending pd = { .d = d };
+	struct apply_stats st;
+	struct diags dg = { 0 };
+	int rescan, i;
+
+	rescan = watch_drain(on_change, &pd);
+	if (pd.links) {
+		struct stat lst;
+		size_t k;
+
+		if (lstat(d->config_file, &lst) == 0 && S_ISLNK(lst.st_mode))
+			pd.daemon_file = true;
+		for (k = 0; k < d->cfg.n_profiles; k++) {
+			struct watch_change c = { .dir = d->admin_profiles };
+			const char *base = strrchr(d->cfg.profiles[k].path, '/');
+
+			if (lstat(d->cfg.profiles[k].path, &lst) || !S_ISLNK(lst.st_mode))
+				continue;
+			c.name = base ? base + 1 : d->cfg.profiles[k].path;
+			on_change(&pd, &c);
+		}
+	}
+	if (rescan || pd.overflow) {
+		load_and_apply(d, false);
+		watch_config_dirs(d);
+		goto out;
+	}
+	if (!pd.daemon_file && pd.n_ids == 0)
+		goto out;
+	if (pd.daemon_file)
+		reload_daemon_file(d, &dg);
+	for (i = 0; i < pd.n_ids; i++)
+		reload_profile(d, pd.ids[i], &dg);
+	config_resolve(&d->cfg, &dg);
+	diags_print(&dg, stderr);
+	if (!d->opts->log_level_forced)
+		log_max_level = d->cfg.daemon.log_level;
+	apply_config(&d->applied, &d->maps, &d->cfg, &st);
+	log_info("configuration reloaded: %zu profile(s); %u value(s) written, %u removed, %u unchanged",
+		 d->cfg.n_profiles, st.written, st.removed, st.unchanged);
+	/* A symlink may have appeared or moved to another directory. */
+	watch_config_dirs(d);
+out:
+	diags_free(&dg);
+	for (i = 0; i < pd.n_ids; i++)
+		free(pd.ids[i]);
+}
 
 static int block_signals(sigset_t *set)
 {
@@ -85,7 +527,7 @@ static int report_exit(const struct sched *s, bool requested)
 	if (sched_exit_is_error(ei)) {
 		log_error("%s: %s (%s): %s",
 			  ei->kind >= SCX_EXIT_ERROR_FIRST ? "the kernel ejected the scheduler"
-					   : "the scheduler stopped on an error",
+							   : "the scheduler stopped on an error",
 			  ei->reason, kind, ei->msg[0] ? ei->msg : "(no message)");
 		return EXIT_FAIL;
 	}
@@ -98,16 +540,49 @@ static int report_exit(const struct sched *s, bool requested)
 	return EXIT_OK;
 }
 
+static int setup(struct daemon *d)
+{
+	const struct paths *p = &d->opts->paths;
+
+	if (snprintf(d->config_file, sizeof(d->config_file), "%s/scx_gamer.yaml",
+		     p->config_dir) >= (int)sizeof(d->config_file) ||
+	    snprintf(d->admin_profiles, sizeof(d->admin_profiles), "%s/profiles",
+		     p->config_dir) >= (int)sizeof(d->admin_profiles)) {
+		log_error("--config-dir is too long");
+		return -1;
+	}
+	if (maps_open(&d->maps, bpf_map__fd(d->s.skel->maps.profile_ver),
+		      bpf_map__fd(d->s.skel->maps.profile_slots),
+		      bpf_map__fd(d->s.skel->maps.profile_info)))
+		return -1;
+	/* Watch before loading: a save during the load is then not missed. */
+	d->inotify_fd = watch_init();
+	if (d->inotify_fd < 0)
+		return -1;
+	watch_config_dirs(d);
+	/* Invalid files are reported and left out; the daemon runs with the rest. */
+	load_and_apply(d, true);
+	/* Again, now that symlinked files (and their target directories) are known. */
+	watch_config_dirs(d);
+	pin_maps(d);
+	return 0;
+}
+
 int cmd_run(const struct run_opts *opts)
 {
+	struct daemon d = { .opts = opts, .inotify_fd = -1 };
 	struct pollfd pfd[PFD_COUNT];
-	struct sched s;
 	sigset_t sigs;
 	int sfd = -1, tfd = -1, ret = EXIT_FAIL;
 	bool stop = false, requested = false;
 
-	if (sched_preflight())
+	if (!opts->no_attach && sched_preflight())
 		return EXIT_FAIL;
+	if (opts->no_attach && geteuid() != 0) {
+		log_error("must run as root to create BPF maps (running as uid %u)",
+			  (unsigned int)geteuid());
+		return EXIT_FAIL;
+	}
 	if (block_signals(&sigs))
 		return EXIT_FAIL;
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -115,21 +590,30 @@ int cmd_run(const struct run_opts *opts)
 		log_error("failed to create a signalfd: %s", strerror(errno));
 		return EXIT_FAIL;
 	}
-	if (sched_load(&s, true))
+	if (sched_load(&d.s, !opts->no_attach))
 		goto out_sfd;
-	if (sched_attach(&s))
+	/* Tunables are in the maps before the scheduler first runs. */
+	if (setup(&d))
 		goto out_sched;
-	report_attached();
-	sched_report_compat(&s);
+	if (opts->no_attach) {
+		log_info("running without attaching the scheduler (--no-attach); maps pinned in %s",
+			 opts->paths.pin_dir);
+	} else {
+		if (sched_attach(&d.s))
+			goto out_sched;
+		report_attached();
+		sched_report_compat(&d.s);
+	}
 
-	if (opts->test_error_after_ms >= 0) {
+	if (opts->test_error_after_ms >= 0 && !opts->no_attach) {
 		tfd = arm_oneshot_timer(opts->test_error_after_ms);
 		if (tfd < 0)
 			goto out_sched;
 	}
 
 	pfd[PFD_SIGNAL] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-	pfd[PFD_EVENTS] = (struct pollfd){ .fd = sched_events_fd(&s), .events = POLLIN };
+	pfd[PFD_EVENTS] = (struct pollfd){ .fd = sched_events_fd(&d.s), .events = POLLIN };
+	pfd[PFD_INOTIFY] = (struct pollfd){ .fd = d.inotify_fd, .events = POLLIN };
 	pfd[PFD_TEST_TIMER] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 
 	while (!stop) {
@@ -143,32 +627,49 @@ int cmd_run(const struct run_opts *opts)
 			struct signalfd_siginfo si;
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				log_info("received %s, detaching", strsignal((int)si.ssi_signo));
-				requested = true;
-				stop = true;
+				if (si.ssi_signo == SIGHUP) {
+					log_info("received SIGHUP, reloading the configuration");
+					load_and_apply(&d, false);
+					watch_config_dirs(&d);
+				} else {
+					log_info("received %s, %s", strsignal((int)si.ssi_signo),
+						 opts->no_attach ? "exiting" : "detaching");
+					requested = true;
+					stop = true;
+				}
 			}
 		}
 		if (pfd[PFD_EVENTS].revents & POLLIN) {
-			if (sched_handle_events(&s) < 0)
+			if (sched_handle_events(&d.s) < 0)
 				log_warn("failed to read scheduler events");
-			if (s.exited)
+			if (d.s.exited)
 				stop = true;
 		}
+		if (pfd[PFD_INOTIFY].revents & POLLIN)
+			handle_inotify(&d);
 		if (pfd[PFD_TEST_TIMER].revents & POLLIN) {
 			uint64_t n;
 
 			if (read(tfd, &n, sizeof(n)) == sizeof(n)) {
 				log_info("test hook: asking the scheduler to report an error");
-				sched_trigger_test_error(&s, 7);
+				sched_trigger_test_error(&d.s, 7);
 			}
 			pfd[PFD_TEST_TIMER].fd = -1;
 		}
 	}
 
-	sched_detach(&s);
-	ret = report_exit(&s, requested);
+	if (opts->no_attach) {
+		ret = EXIT_OK;
+	} else {
+		sched_detach(&d.s);
+		ret = report_exit(&d.s, requested);
+	}
 out_sched:
-	sched_destroy(&s);
+	watch_cleanup();
+	unpin_maps(&d);
+	sched_destroy(&d.s);
+	config_set_free(&d.cfg);
+	applied_free(&d.applied);
 	if (tfd >= 0)
 		close(tfd);
 out_sfd:

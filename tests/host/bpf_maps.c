@@ -55,14 +55,14 @@ int main(void)
 	       "events ring buffer exists in the kernel");
 	tap_ok(sched_events_fd(&s) >= 0, "events ring buffer has a pollable fd");
 
-	/* A tunable written through the skeleton is in the kernel's .data map. */
-	s.skel->data->slice_ns = 1234567;
-	data_sz = bpf_map__value_size(s.skel->maps.data);
+	/* A global written through the skeleton's mmap is in the kernel's .bss map. */
+	s.skel->bss->test_error_code = 1234567;
+	data_sz = bpf_map__value_size(s.skel->maps.bss);
 	buf = calloc(1, data_sz);
-	tap_ok(buf && lookup_data(s.skel->maps.data, buf) == 0 &&
-		       memcmp(buf, s.skel->data, data_sz) == 0 &&
-		       s.skel->data->slice_ns == 1234567,
-	       "a .data tunable written by userspace reads back from the kernel map");
+	tap_ok(buf && lookup_data(s.skel->maps.bss, buf) == 0 &&
+		       memcmp(buf, s.skel->bss, data_sz) == 0,
+	       "a global written by userspace reads back from the kernel's .bss map");
+	s.skel->bss->test_error_code = 0;
 	free(buf);
 
 	tap_ok(sched_exit_info(&s) == NULL, "no exit record before the scheduler ever ran");

@@ -126,7 +126,7 @@ int main(void)
 		return 1;
 	}
 	if (maps_open(&maps, bpf_map__fd(s.skel->maps.profile_ver),
-		      bpf_map__fd(s.skel->maps.profile_slots))) {
+		      bpf_map__fd(s.skel->maps.profile_slots), -1)) {
 		tap_bail("cannot open the profile maps");
 		return 1;
 	}

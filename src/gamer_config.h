@@ -7,8 +7,8 @@
  *
  * The schema is the user-facing contract, documented in docs/CONFIG.md.
  */
-#ifndef SCX_GAMER_CONFIG_H
-#define SCX_GAMER_CONFIG_H
+#ifndef SCX_GAMER_GAMER_CONFIG_H
+#define SCX_GAMER_GAMER_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -94,6 +94,20 @@ const char *role_name(enum gamer_role r);
 
 /* The values used where neither scx_gamer.yaml nor a profile sets a key. */
 void tunables_builtin(struct gamer_tunables *t);
+/* Overwrite the fields of dst that b sets (b->set). */
+void tunables_apply(struct gamer_tunables *dst, const struct tunables_block *b);
+
+enum tunable_kind {
+	TK_DURATION, /* nanoseconds */
+	TK_UINT,
+	TK_BOOL,
+};
+
+enum tunable_kind tunable_field_kind(enum tunable_field f);
+/* The field's value as a number (ns for durations, 0/1 for booleans). */
+uint64_t tunable_get(const struct gamer_tunables *t, enum tunable_field f);
+/* The value as the schema spells it: "2ms", "1.5ms", "true", "7". */
+void tunable_format(const struct gamer_tunables *t, enum tunable_field f, char *buf, size_t len);
 
 /* ---- the daemon file -------------------------------------------------------- */
 
@@ -225,7 +239,17 @@ int config_load(const struct config_paths *paths, bool require_secure,
 int config_resolve(struct config_set *c, struct diags *d);
 void config_set_free(struct config_set *c);
 
+/* True for a directory entry config_load() reads as a profile ("*.yaml", no temp files). */
+bool config_is_profile_name(const char *name);
+
+/*
+ * Open a configuration file for reading; with require_secure, refuse one not
+ * owned by root or writable by group/other (checked on the opened fd). Adds
+ * the reason to d and returns -1 on failure.
+ */
+int config_open_file(const char *path, bool require_secure, struct diags *d);
+
 /* Index of the profile with this id in c->profiles, or -1. */
 int config_find_profile(const struct config_set *c, const char *id);
 
-#endif /* SCX_GAMER_CONFIG_H */
+#endif /* SCX_GAMER_GAMER_CONFIG_H */

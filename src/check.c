@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `scx_gamer check [FILE...]`: validate without root and without BPF.
+ *
+ * With no FILE, the installed configuration. With files, each is checked as
+ * it would load: scx_gamer.yaml as the daemon file, anything else as the
+ * profile named by its stem, layered over the installed configuration (so
+ * `extends` resolves against the installed profiles).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "gamer_config.h"
+#include "log.h"
+
+static void installed_paths(const struct paths *p, struct config_paths *cp, char *file,
+			    char *admin)
+{
+	snprintf(file, PATH_MAX, "%s/scx_gamer.yaml", p->config_dir);
+	snprintf(admin, PATH_MAX, "%s/profiles", p->config_dir);
+	cp->config_file = file;
+	cp->admin_profiles = admin;
+	cp->shipped_profiles = p->profile_dir;
+}
+
+/* "dir/cs2.yaml" -> "cs2" in buf. */
+static const char *stem(const char *path, char *buf, size_t len)
+{
+	const char *base = strrchr(path, '/');
+	char *dot;
+
+	snprintf(buf, len, "%s", base ? base + 1 : path);
+	dot = strrchr(buf, '.');
+	if (dot && dot != buf)
+		*dot = '\0';
+	return buf;
+}
+
+static bool is_daemon_file(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return strcmp(base ? base + 1 : path, "scx_gamer.yaml") == 0;
+}
+
+/* Replace or add profile p in c (ownership moves). */
+static int put_profile(struct config_set *c, struct profile *p)
+{
+	int i = config_find_profile(c, p->id);
+	struct profile *v;
+
+	if (i >= 0) {
+		profile_free(&c->profiles[i]);
+		c->profiles[i] = *p;
+		return 0;
+	}
+	v = realloc(c->profiles, (c->n_profiles + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	c->profiles = v;
+	c->profiles[c->n_profiles++] = *p;
+	return 0;
+}
+
+int cmd_check(const struct paths *paths, char **files, int n_files)
+{
+	char file[PATH_MAX], admin[PATH_MAX], id[NAME_MAX + 1];
+	struct config_paths cp;
+	struct config_set c;
+	struct diags d = { 0 }, ignored = { 0 };
+	int i, fd, ret = 0;
+
+	installed_paths(paths, &cp, file, admin);
+	if (n_files == 0) {
+		ret = config_load(&cp, false, &c, &d);
+		goto out;
+	}
+
+	/* The installed files only give context here; their own problems are not asked about. */
+	config_load(&cp, false, &c, &ignored);
+	diags_free(&ignored);
+	for (i = 0; i < n_files; i++) {
+		fd = open(files[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			diags_add(&d, DIAG_ERROR, files[i], 0, 0, "cannot open: %s", strerror(errno));
+			ret = -1;
+			continue;
+		}
+		if (is_daemon_file(files[i])) {
+			struct daemon_config dc;
+
+			if (config_parse_daemon(fd, files[i], &dc, &d) == 0) {
+				daemon_config_free(&c.daemon);
+				c.daemon = dc;
+			} else {
+				ret = -1;
+			}
+		} else {
+			struct profile p;
+
+			if (config_parse_profile(fd, files[i], stem(files[i], id, sizeof(id)), &p,
+						 &d) == 0) {
+				if (put_profile(&c, &p)) {
+					profile_free(&p);
+					ret = -1;
+				}
+			} else {
+				ret = -1;
+			}
+		}
+		close(fd);
+	}
+	if (config_resolve(&c, &d))
+		ret = -1;
+out:
+	diags_print(&d, stdout);
+	if (ret == 0 && d.errors == 0)
+		printf("%s: configuration is valid (%zu profile%s)\n", PACKAGE_NAME, c.n_profiles,
+		       c.n_profiles == 1 ? "" : "s");
+	else
+		ret = -1;
+	diags_free(&d);
+	config_set_free(&c);
+	return ret ? EXIT_FAIL : EXIT_OK;
+}
