@@ -16,6 +16,7 @@ struct paths {
 	const char *config_dir;	 /* scx_gamer.yaml and the admin's profiles/ */
 	const char *profile_dir; /* shipped profiles */
 	const char *pin_dir;	 /* bpffs directory for the maps `show` reads */
+	const char *run_dir;	 /* pid and status files of the running daemon */
 };
 
 struct run_opts {
@@ -31,5 +32,9 @@ int cmd_run(const struct run_opts *opts);
 int cmd_check(const struct paths *paths, char **files, int n_files);
 /* show [ID] [--json]: effective tunables read back from the kernel's maps. */
 int cmd_show(const struct paths *paths, const char *id, bool json);
+/* status [--json]: the scheduler, the daemon, its configuration and errors. */
+int cmd_status(const struct paths *paths, bool json);
+/* reload: ask the running daemon to read every file again (SIGHUP). */
+int cmd_reload(const struct paths *paths);
 
 #endif /* SCX_GAMER_CMD_H */

@@ -54,16 +54,21 @@ void diags_add(struct diags *d, enum diag_severity sev, const char *file,
 	d->n++;
 }
 
+void diag_fprint(const struct diag *g, FILE *out)
+{
+	const char *sev = g->severity == DIAG_ERROR ? "error" : "warning";
+
+	if (g->line)
+		fprintf(out, "%s:%u:%u: %s: %s", g->file, g->line, g->col, sev, g->msg);
+	else
+		fprintf(out, "%s: %s: %s", g->file, sev, g->msg);
+}
+
 void diags_print(const struct diags *d, FILE *out)
 {
 	for (size_t i = 0; i < d->n; i++) {
-		const struct diag *g = &d->v[i];
-		const char *sev = g->severity == DIAG_ERROR ? "error" : "warning";
-
-		if (g->line)
-			fprintf(out, "%s:%u:%u: %s: %s\n", g->file, g->line, g->col, sev, g->msg);
-		else
-			fprintf(out, "%s: %s: %s\n", g->file, sev, g->msg);
+		diag_fprint(&d->v[i], out);
+		fputc('\n', out);
 	}
 }
 

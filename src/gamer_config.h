@@ -49,6 +49,8 @@ void diags_add(struct diags *d, enum diag_severity sev, const char *file,
 	       unsigned int line, unsigned int col, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 void diags_print(const struct diags *d, FILE *out);
+/* One message as diags_print() writes it, without the newline. */
+void diag_fprint(const struct diag *g, FILE *out);
 void diags_free(struct diags *d);
 
 /* ---- tunables ------------------------------------------------------------ */

@@ -23,6 +23,7 @@ enum {
 	OPT_CONFIG_DIR,
 	OPT_PROFILE_DIR,
 	OPT_PIN_DIR,
+	OPT_RUN_DIR,
 	OPT_NO_ATTACH,
 	OPT_JSON,
 };
@@ -34,6 +35,7 @@ static const struct option long_options[] = {
 	{ "config-dir", required_argument, NULL, OPT_CONFIG_DIR },
 	{ "profile-dir", required_argument, NULL, OPT_PROFILE_DIR },
 	{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 	{ "no-attach", no_argument, NULL, OPT_NO_ATTACH },
 	{ "json", no_argument, NULL, OPT_JSON },
 	/* Test only: not in --help; see docs/TESTING.md. */
@@ -55,21 +57,26 @@ static void usage(FILE *out)
 		"                  (no root needed); exit 0 when valid, 1 when not\n"
 		"  show [ID]       the effective tunables of every profile (or one), read\n"
 		"                  back from the running daemon's kernel maps\n"
+		"  status          the scheduler, the daemon, its profiles and any file that\n"
+		"                  failed to validate\n"
+		"  reload          ask the running daemon to read every file again\n"
 		"\n"
 		"Options:\n"
 		"      --config-dir=DIR   scx_gamer.yaml and the admin's profiles/ (default %s)\n"
 		"      --profile-dir=DIR  shipped profiles (default %s)\n"
 		"      --pin-dir=DIR      where run pins the maps show reads (default %s)\n"
+		"      --run-dir=DIR      the daemon's pid and status files (default %s)\n"
 		"      --no-attach        run: push the configuration to the maps but do not\n"
 		"                         attach the scheduler (any kernel with BPF)\n"
-		"      --json             show: JSON output\n"
+		"      --json             show, status: JSON output\n"
 		"  -v, --verbose          more output; libbpf's debug messages (verifier logs)\n"
 		"  -h, --help             show this help and exit\n"
 		"  -V, --version          show the version and exit\n"
 		"\n"
 		"Exit status: 0 on success, 1 on failure (an invalid configuration, or the\n"
 		"kernel ejecting the scheduler), 2 on a bad command line.\n",
-		PACKAGE_NAME, SCX_GAMER_CONFDIR, SCX_GAMER_PROFILEDIR, SCX_GAMER_PINDIR);
+		PACKAGE_NAME, SCX_GAMER_CONFDIR, SCX_GAMER_PROFILEDIR, SCX_GAMER_PINDIR,
+		SCX_GAMER_RUNDIR);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -100,6 +107,7 @@ int main(int argc, char **argv)
 			.config_dir = SCX_GAMER_CONFDIR,
 			.profile_dir = SCX_GAMER_PROFILEDIR,
 			.pin_dir = SCX_GAMER_PINDIR,
+			.run_dir = SCX_GAMER_RUNDIR,
 		},
 		.test_error_after_ms = -1,
 	};
@@ -127,6 +135,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PIN_DIR:
 			run.paths.pin_dir = optarg;
+			break;
+		case OPT_RUN_DIR:
+			run.paths.run_dir = optarg;
 			break;
 		case OPT_NO_ATTACH:
 			run.no_attach = true;
@@ -164,6 +175,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(&run);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(&run.paths, json);
+	if (strcmp(cmd, "reload") == 0)
+		return cmd_reload(&run.paths);
 
 	log_error("unknown command '%s' (try '%s --help')", cmd, PACKAGE_NAME);
 	return EXIT_USAGE;

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -36,6 +37,7 @@
 #include "log.h"
 #include "maps.h"
 #include "scheduler.h"
+#include "state.h"
 #include "watch.h"
 #include "gamer.skel.h"
 
@@ -56,6 +58,11 @@ struct daemon {
 	int n_link_dirs;
 	int inotify_fd;
 	bool pinned;
+	/* For `status`: */
+	uint64_t generation;
+	time_t reloaded;
+	struct diags parse_errors;   /* per file; replaced when that file is read again */
+	struct diags resolve_errors; /* extends problems; recomputed every time */
 };
 
 /* The maps `show` reads, by their pin names. */
@@ -185,6 +192,84 @@ static void keep_last_good(struct config_set *next, struct config_set *old, cons
 	}
 }
 
+static bool same_diag(const struct diag *a, const struct diag *b)
+{
+	return a->line == b->line && a->col == b->col && strcmp(a->file, b->file) == 0 &&
+	       strcmp(a->msg, b->msg) == 0;
+}
+
+/* Copy the errors of src into dst, except those that are also in except. */
+static void copy_errors(struct diags *dst, const struct diags *src, const struct diags *except)
+{
+	size_t i, j;
+
+	for (i = 0; i < src->n; i++) {
+		const struct diag *g = &src->v[i];
+		bool skip = g->severity != DIAG_ERROR;
+
+		for (j = 0; except && !skip && j < except->n; j++)
+			skip = same_diag(g, &except->v[j]);
+		if (!skip)
+			diags_add(dst, g->severity, g->file, g->line, g->col, "%s", g->msg);
+	}
+}
+
+/* Drop the errors about one file (it is being read again). */
+static void forget_errors(struct diags *d, const char *file)
+{
+	struct diags keep = { 0 };
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		const struct diag *g = &d->v[i];
+
+		if (strcmp(g->file, file) != 0)
+			diags_add(&keep, g->severity, g->file, g->line, g->col, "%s", g->msg);
+	}
+	diags_free(d);
+	*d = keep;
+}
+
+/* The errors `status` lists: files that fail now, and extends problems. */
+static void publish_state(struct daemon *d)
+{
+	struct diags pending = { 0 };
+	struct daemon_state st = {
+		.attached = !d->opts->no_attach,
+		.generation = d->generation,
+		.reloaded = d->reloaded,
+		.cfg = &d->cfg,
+		.pending = &pending,
+	};
+
+	copy_errors(&pending, &d->parse_errors, NULL);
+	copy_errors(&pending, &d->resolve_errors, NULL);
+	state_write(d->opts->paths.run_dir, &st);
+	diags_free(&pending);
+}
+
+/* Resolve extends, push the result, and tell `status`. */
+static void resolve_and_apply(struct daemon *d, const char *what)
+{
+	struct apply_stats st;
+	struct diags dg = { 0 };
+
+	config_resolve(&d->cfg, &dg);
+	diags_print(&dg, stderr);
+	diags_free(&d->resolve_errors);
+	copy_errors(&d->resolve_errors, &dg, NULL);
+	diags_free(&dg);
+
+	if (!d->opts->log_level_forced)
+		log_max_level = d->cfg.daemon.log_level;
+	apply_config(&d->applied, &d->maps, &d->cfg, &st);
+	d->generation++;
+	d->reloaded = time(NULL);
+	log_info("configuration %s: %zu profile(s); %u value(s) written, %u removed, %u unchanged",
+		 what, d->cfg.n_profiles, st.written, st.removed, st.unchanged);
+	publish_state(d);
+}
+
 /* Load (or reload) every file and push the result. 0 when all files were valid. */
 static int load_and_apply(struct daemon *d, bool first)
 {
@@ -194,28 +279,26 @@ static int load_and_apply(struct daemon *d, bool first)
 		.shipped_profiles = d->opts->paths.profile_dir,
 	};
 	struct config_set next;
-	struct apply_stats st;
-	struct diags dg = { 0 };
+	struct diags dg = { 0 }, none = { 0 };
 	int ret;
 
 	ret = config_load(&cp, true, &next, &dg);
-	diags_print(&dg, stderr);
-	if (!first) {
+	if (!first)
 		keep_last_good(&next, &d->cfg, &dg);
-		config_resolve(&next, &dg);
-	}
+	/*
+	 * config_load() resolved the set too; resolve_and_apply() resolves and
+	 * reports it again, so only the parse errors are kept from here.
+	 */
+	config_resolve(&next, &none);
+	diags_free(&d->parse_errors);
+	copy_errors(&d->parse_errors, &dg, &none);
+	diags_print(&d->parse_errors, stderr);
+	diags_free(&none);
 	diags_free(&dg);
 
-	if (!d->opts->log_level_forced)
-		log_max_level = next.daemon.log_level;
-
-	if (apply_config(&d->applied, &d->maps, &next, &st))
-		ret = -1;
 	config_set_free(&d->cfg);
 	d->cfg = next;
-	log_info("configuration %s: %zu profile(s); %u value(s) written, %u removed, %u unchanged",
-		 first ? "loaded" : "reloaded", d->cfg.n_profiles, st.written, st.removed,
-		 st.unchanged);
+	resolve_and_apply(d, first ? "loaded" : "reloaded");
 	return ret;
 }
 
@@ -415,11 +498,32 @@ keep:
 }
 
 /* Apply what inotify reported: only the files that changed are read again. */
+/* An id whose reload would add or remove a profile rather than change one. */
+static bool adds_or_removes(struct daemon *d, const char *id)
+{
+	int idx = config_find_profile(&d->cfg, id);
+	char path[PATH_MAX];
+
+	if (idx < 0)
+		return true;
+	if (snprintf(path, sizeof(path), "%s/%s.yaml", d->admin_profiles, id) >= (int)sizeof(path))
+		return true;
+	/* Admin file appearing over the shipped one, or going away. */
+	if ((access(path, F_OK) == 0) != (strcmp(d->cfg.profiles[idx].path, path) == 0))
+		return true;
+	return access(d->cfg.profiles[idx].path, F_OK) != 0;
+}
+
+/*
+ * Apply what inotify reported. Changed files are read again on their own;
+ * a profile appearing or going away rereads everything, since other
+ * profiles may extend it.
+ */
 static void handle_inotify(struct daemon *d)
 {
 	struct pending pd = { .d = d };
-	struct apply_stats st;
 	struct diags dg = { 0 };
+	bool full;
 	int rescan, i;
 
 	rescan = watch_drain(on_change, &pd);
@@ -439,24 +543,34 @@ static void handle_inotify(struct daemon *d)
 			on_change(&pd, &c);
 		}
 	}
-	if (rescan || pd.overflow) {
+	full = rescan || pd.overflow;
+	for (i = 0; !full && i < pd.n_ids; i++)
+		full = adds_or_removes(d, pd.ids[i]);
+	if (full) {
+		/*
+		 * Watch first, then read: a file written into a directory that
+		 * just appeared is either read now or reported by the new watch.
+		 */
+		watch_config_dirs(d);
 		load_and_apply(d, false);
 		watch_config_dirs(d);
 		goto out;
 	}
 	if (!pd.daemon_file && pd.n_ids == 0)
 		goto out;
-	if (pd.daemon_file)
+	if (pd.daemon_file) {
+		forget_errors(&d->parse_errors, d->config_file);
 		reload_daemon_file(d, &dg);
-	for (i = 0; i < pd.n_ids; i++)
+	}
+	for (i = 0; i < pd.n_ids; i++) {
+		int idx = config_find_profile(&d->cfg, pd.ids[i]);
+
+		forget_errors(&d->parse_errors, d->cfg.profiles[idx].path);
 		reload_profile(d, pd.ids[i], &dg);
-	config_resolve(&d->cfg, &dg);
+	}
 	diags_print(&dg, stderr);
-	if (!d->opts->log_level_forced)
-		log_max_level = d->cfg.daemon.log_level;
-	apply_config(&d->applied, &d->maps, &d->cfg, &st);
-	log_info("configuration reloaded: %zu profile(s); %u value(s) written, %u removed, %u unchanged",
-		 d->cfg.n_profiles, st.written, st.removed, st.unchanged);
+	copy_errors(&d->parse_errors, &dg, NULL);
+	resolve_and_apply(d, "reloaded");
 	/* A symlink may have appeared or moved to another directory. */
 	watch_config_dirs(d);
 out:
@@ -565,6 +679,7 @@ static int setup(struct daemon *d)
 	/* Again, now that symlinked files (and their target directories) are known. */
 	watch_config_dirs(d);
 	pin_maps(d);
+	state_write_pid(d->opts->paths.run_dir);
 	return 0;
 }
 
@@ -667,6 +782,9 @@ int cmd_run(const struct run_opts *opts)
 out_sched:
 	watch_cleanup();
 	unpin_maps(&d);
+	state_remove(opts->paths.run_dir);
+	diags_free(&d.parse_errors);
+	diags_free(&d.resolve_errors);
 	sched_destroy(&d.s);
 	config_set_free(&d.cfg);
 	applied_free(&d.applied);

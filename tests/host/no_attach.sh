@@ -31,7 +31,7 @@ profile() {
 	printf 'schema: 1\nname: Test game\nmatch:\n  - comm: testgame\ntunables:\n  slice: %s\n' "$1"
 }
 
-sg() { "$SCX_GAMER" --pin-dir "$pin" --config-dir "$etc" --profile-dir "$shipped" "$@"; }
+sg() { "$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run" --config-dir "$etc" --profile-dir "$shipped" "$@"; }
 
 # The value of `slice` for a profile as the kernel holds it, and where it came from.
 slice_of() { sg show "$1" 2>/dev/null | awk '$1 == "slice" { print $2 }'; }
@@ -53,7 +53,8 @@ daemon_conf 3ms >"$etc/scx_gamer.yaml"
 profile 2ms >"$shipped/competitive.yaml"
 
 # Not through sg(): $! must be the daemon itself, which the signals below are for.
-"$SCX_GAMER" --pin-dir "$pin" --config-dir "$etc" --profile-dir "$shipped" --no-attach run \
+"$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run" --config-dir "$etc" --profile-dir "$shipped" \
+	--no-attach run \
 	>"$log" 2>&1 &
 pid=$!
 i=0
@@ -122,29 +123,40 @@ while [ "$(errors)" -le "$e" ] && [ $i -lt 50 ]; do
 done
 check "an invalid edit keeps the last good value" [ "$(slice_of defaults)" = 7ms ]
 check "the error names file, line and column" grep -q "^$etc/scx_gamer.yaml:4:10: error: " "$log"
+run sg status
+check "status lists the pending error" contains "$out" "$etc/scx_gamer.yaml:4:10: error: "
 daemon_conf 8ms >"$etc/scx_gamer.yaml"
 settle defaults 8ms
 check "fixing the file applies it" [ "$(slice_of defaults)" = 8ms ]
+run sg status
+check "fixing the file clears the error in status" contains "$out" "errors: none"
+run sg status --json
+check "status --json has the daemon and its profiles" sh -c 'case "$1" in *"\"mode\": \"no-attach\""*"\"profiles\": [{\"id\": \"competitive\""*) exit 0;; esac; exit 1' _ "$out"
 
 rm "$etc/profiles/mine.yaml"
 settle mine ""
 check "a deleted profile is removed from the kernel" [ -z "$(slice_of mine)" ]
 
-# SIGHUP reloads everything.
+# `scx_gamer reload` (SIGHUP to the daemon) reads everything again.
 before=$(grep -c "configuration reloaded" "$log")
-kill -HUP "$pid"
+run sg reload
+check "reload finds the daemon" [ "$rc" -eq 0 ]
 i=0
 while [ "$(grep -c "configuration reloaded" "$log")" -le "$before" ] && [ $i -lt 50 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-check "SIGHUP reloads" [ "$(grep -c "configuration reloaded" "$log")" -gt "$before" ]
+check "reload reloads" [ "$(grep -c "configuration reloaded" "$log")" -gt "$before" ]
 
 kill -TERM "$pid"
 wait "$pid" && rc=0 || rc=$?
 pid=
 check "SIGTERM: exit status 0" [ "$rc" -eq 0 ]
 check "the pins are removed on exit" [ ! -e "$pin" ]
+run sg status
+check "status after exit: daemon not running" contains "$out" "daemon: not running"
+run sg reload
+check "reload without a daemon fails clearly" [ "$rc" -eq 1 ]
 sed 's/^/# /' "$log"
 
 done_testing
