@@ -1507,6 +1507,14 @@ int config_parse_profile_buf(const char *buf, size_t len, const char *path, cons
 	p.path = strdup(path);
 	if (!p.id || !p.path)
 		oom(&c);
+	/* The kernel's profile_info keeps ids and paths in fixed-size fields. */
+	if (strlen(id) >= GAMER_ID_LEN)
+		diags_add(d, DIAG_ERROR, path, 0, 0,
+			  "profile id '%s' (the file name) is longer than %d characters", id,
+			  GAMER_ID_LEN - 1);
+	if (strlen(path) >= GAMER_PATH_LEN)
+		diags_add(d, DIAG_ERROR, path, 0, 0, "path is longer than %d characters",
+			  GAMER_PATH_LEN - 1);
 	root = load_tree(&c, buf, len, &fatal);
 	if (!fatal)
 		walk_fields(&c, root ? root : &empty_map, "", profile_fields, PF_COUNT, &p, seen);

@@ -21,7 +21,8 @@
 /* Limits that keep a hostile or broken file from costing much. */
 #define CONFIG_MAX_FILE_SIZE (64 * 1024) /* bytes */
 #define CONFIG_MAX_DEPTH 16		 /* nesting of mappings/sequences */
-#define CONFIG_MAX_PROFILES 256		 /* profiles loaded at once */
+/* Profiles loaded at once: the kernel's slots, less slot 0 (the defaults). */
+#define CONFIG_MAX_PROFILES (GAMER_MAX_PROFILES - 1)
 
 /* ---- diagnostics --------------------------------------------------------- */
 

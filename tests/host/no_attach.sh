@@ -159,4 +159,34 @@ run sg reload
 check "reload without a daemon fails clearly" [ "$rc" -eq 1 ]
 sed 's/^/# /' "$log"
 
+# A full inotify queue loses events: the daemon must notice and read everything.
+# The queue limit is taken when the daemon starts its inotify instance, so it is
+# lowered only around that start.
+pin=/sys/fs/bpf/scx_gamer_test_$$_ovf
+log=$T/daemon2.log
+old=$(cat /proc/sys/fs/inotify/max_queued_events)
+echo 4 >/proc/sys/fs/inotify/max_queued_events
+"$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run2" --config-dir "$etc" --profile-dir "$shipped" \
+	--no-attach run >"$log" 2>&1 &
+pid=$!
+i=0
+while [ ! -e "$pin/profile_info" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+echo "$old" >/proc/sys/fs/inotify/max_queued_events
+kill -STOP "$pid"
+for n in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	profile "${n}ms" >"$etc/profiles/many$n.yaml"
+done
+daemon_conf 9ms >"$etc/scx_gamer.yaml"
+kill -CONT "$pid"
+settle defaults 9ms
+check "after a queue overflow the daemon rescans" grep -q "inotify queue overflowed" "$log"
+check "and ends up with every profile written meanwhile" [ "$(slice_of many12)" = 12ms ]
+check "and with the daemon file written meanwhile" [ "$(slice_of defaults)" = 9ms ]
+kill -TERM "$pid"
+wait "$pid"
+pid=
+
 done_testing

@@ -1,0 +1,57 @@
+#!/bin/sh
+# `scx_gamer check`: validates without root or BPF, prints every error as
+# FILE:LINE:COL, exits 0 when valid, 1 when not, 2 on a bad command line.
+. "${SRCDIR:-.}/tests/host/tap.sh"
+: "${SCX_GAMER:?SCX_GAMER must name the scx_gamer binary}"
+
+fx=$SRCDIR/tests/host/fixtures
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+mkdir -p "$T/etc/profiles"
+cp "$SRCDIR/conf/scx_gamer.yaml" "$T/etc/"
+chmod -R a+rX "$T"
+
+sg() { "$SCX_GAMER" --config-dir "$T/etc" --profile-dir "$fx/profiles" "$@"; }
+
+run sg check
+check "the shipped config and the fixture profiles are valid" [ "$rc" -eq 0 ]
+check "it says so" contains "$out" "configuration is valid (2 profiles)"
+
+if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$SCX_GAMER" \
+		--config-dir "$T/etc" --profile-dir "$fx/profiles" check
+	check "check needs no root" [ "$rc" -eq 0 ]
+else
+	skip "check needs no root" "needs root and setpriv to drop privileges"
+fi
+
+run sg check "$fx/bad/cs2.yaml"
+check "a bad profile: exit 1" [ "$rc" -eq 1 ]
+n=$(printf '%s\n' "$out" | grep -c "^$fx/bad/cs2.yaml:[0-9][0-9]*:[0-9][0-9]*: error: ")
+check "every problem is reported with its position (got $n)" [ "$n" -ge 4 ]
+check "a typo gets a suggestion" contains "$out" "did you mean 'threshold'?"
+check "a bare number for a duration needs a unit" contains "$out" "$fx/bad/cs2.yaml:6:10: error: tunables.slice: '2' needs a unit"
+
+run sg check "$T/nonexistent.yaml"
+check "a missing file: exit 1" [ "$rc" -eq 1 ]
+check "a missing file is named" contains "$out" "$T/nonexistent.yaml: error: cannot open"
+
+run sg check --no-such-option
+check "a bad option: exit 2" [ "$rc" -eq 2 ]
+
+long=$(printf 'x%.0s' $(seq 1 70))
+printf 'schema: 1\nmatch:\n  - comm: x\n' >"$T/$long.yaml"
+run sg check "$T/$long.yaml"
+check "a profile id too long for the kernel's table is an error" contains "$out" "longer than 63 characters"
+
+printf 'schema: 1\nextends: cs2\nmatch:\n  - steam_app_id: 730\n' >"$T/twin.yaml"
+run sg check "$T/twin.yaml"
+check "extends resolves against the installed profiles" [ "$rc" -eq 0 ]
+check "two profiles that can match one process with equal priority: a warning" \
+	contains "$out" "warning: match[0] can match the same processes"
+
+printf 'schema: 1\nextends: nope\nmatch:\n  - comm: x\n' >"$T/orphan.yaml"
+run sg check "$T/orphan.yaml"
+check "an unknown extends is an error at its position" contains "$out" "$T/orphan.yaml:2:1: error: extends: unknown profile 'nope'"
+
+done_testing
