@@ -623,6 +623,13 @@ static struct node *load_tree(struct ctx *c, const char *buf, size_t len, bool *
 			if (refuse_extras(c, &ev.start_mark, ev.data.scalar.anchor,
 					  ev.data.scalar.tag))
 				n->kind = N_BAD;
+			/* An escape ("\0") can still make one; C strings would cut there. */
+			if (memchr(n->str, '\0', n->len)) {
+				cerr(c, (unsigned int)ev.start_mark.line + 1,
+				     (unsigned int)ev.start_mark.column + 1,
+				     "NUL character (\\0) in a value or key; the file must be text");
+				n->kind = N_BAD;
+			}
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
@@ -1071,16 +1078,19 @@ static void walk_tunables(struct ctx *c, const struct node *map, const char *out
 	for (size_t i = 0; i < map->n; i += 2) {
 		const struct node *key = map->kid[i], *val = map->kid[i + 1];
 		char sub[PATH_LEN], path[PATH_LEN];
+		bool plain;
 		int f;
 
 		if (!key_ok(c, map, i, where))
 			continue;
 		path_join(sub, prefix, key->str);
 		path_join(path, where, key->str);
-		f = tunable_find(sub);
+		/* One name per level: "a.b" or "" must not reach into the dotted paths. */
+		plain = *key->str && !strchr(key->str, '.');
+		f = plain ? tunable_find(sub) : -1;
 		if (f >= 0) {
 			set_tunable(c, key, val, path, f, tb);
-		} else if (tunable_is_group(sub)) {
+		} else if (plain && tunable_is_group(sub)) {
 			walk_tunables(c, val, outer, sub, tb);
 		} else {
 			const char *cand[TF_COUNT];
