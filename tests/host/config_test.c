@@ -540,6 +540,11 @@ static void test_structure_errors(void)
 	      "line 2", "duplicate top-level key");
 	d_err("schema: 1\ndefaults:\n  boost: {max: 2}\n  boost: {max: 3}\n", 4, 3,
 	      "duplicate key 'defaults.boost'", NULL, "duplicate nested block");
+	/* Found while writing the fuzzer: both once slipped past the duplicate check. */
+	d_err("schema: 1\nlog_level: info\n\"log_level\\0\": debug\n", 3, 1, "NUL character",
+	      NULL, "an escaped NUL in a key is refused");
+	d_err("schema: 1\ndefaults:\n  deadline_miss: {threshold: 2}\n  deadline_miss.threshold: 5\n",
+	      4, 3, "unknown key", NULL, "a dotted key does not reach into a nested block");
 	d_err("schema: 1\ndefaults: 5\n", 2, 11, "defaults: expected a mapping", NULL,
 	      "wrong type: a value where the defaults mapping belongs");
 	d_err("schema: 1\ndefaults:\n  boost: 7\n", 3, 10, "defaults.boost: expected a mapping",
