@@ -22,4 +22,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
+/* Print s to stdout as a JSON string literal (quoted and escaped). */
+void json_str(const char *s);
+
 #endif /* SCX_GAMER_LOG_H */

@@ -39,22 +39,6 @@ static int open_pinned(const char *dir, const char *name)
 	return fd;
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 static const char *origin_path(const struct gamer_profile_info *all, int16_t origin)
 {
 	if (origin < 0 || origin >= GAMER_MAX_PROFILES || !all[origin].id[0])

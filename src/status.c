@@ -22,22 +22,6 @@
 #include "scheduler.h"
 #include "state.h"
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 /* Split a status line in place into at most n tab-separated fields. */
 static int split(char *line, char **f, int n)
 {
