@@ -407,18 +407,10 @@ static void on_change(void *ctx, const struct watch_change *c)
 		pd->overflow = true;
 }
 
-static void remove_profile_at(struct config_set *c, int i)
-{
-	profile_free(&c->profiles[i]);
-	memmove(&c->profiles[i], &c->profiles[i + 1],
-		(c->n_profiles - (size_t)i - 1) * sizeof(c->profiles[0]));
-	c->n_profiles--;
-}
-
 /*
- * Re-read profile id from whichever file now provides it (the admin's hides
- * the shipped one). A file that does not validate leaves the last good
- * version in place; a profile with no file left is removed.
+ * Re-read profile id, already loaded and still provided by the same file
+ * (handle_inotify() rereads everything otherwise). A file that does not
+ * validate leaves the last good version in place.
  */
 static void reload_profile(struct daemon *d, const char *id, struct diags *dg)
 {
@@ -439,13 +431,8 @@ static void reload_profile(struct daemon *d, const char *id, struct diags *dg)
 	else if (access(shipped, F_OK) == 0)
 		path = shipped;
 
-	if (!path) {
-		if (idx >= 0) {
-			log_info("profile '%s' removed", id);
-			remove_profile_at(&d->cfg, idx);
-		}
+	if (!path)
 		return;
-	}
 	fd = config_open_file(path, true, dg);
 	if (fd < 0)
 		goto keep;
