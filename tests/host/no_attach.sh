@@ -37,6 +37,20 @@ sg() { "$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run" --config-dir "$etc" --pr
 slice_of() { sg show "$1" 2>/dev/null | awk '$1 == "slice" { print $2 }'; }
 slice_from() { sg show "$1" 2>/dev/null | awk '$1 == "slice" { print $3 }'; }
 
+# Start a --no-attach daemon (run dir $1) in the background and wait (10 s at
+# most) for its pins. Not through sg(): $! must be the daemon itself, which the
+# signals below are for.
+start_daemon() {
+	"$SCX_GAMER" --pin-dir "$pin" --run-dir "$1" --config-dir "$etc" --profile-dir "$shipped" \
+		--no-attach run >"$log" 2>&1 &
+	pid=$!
+	i=0
+	while [ ! -e "$pin/profile_info" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # Wait (5 s at most) until profile $1's slice in the kernel is $2 ("" = absent).
 # No signal is sent: the daemon must notice the save by itself (inotify).
 settle() {
@@ -52,16 +66,7 @@ errors() { grep -c "error: " "$log"; }
 daemon_conf 3ms >"$etc/scx_gamer.yaml"
 profile 2ms >"$shipped/competitive.yaml"
 
-# Not through sg(): $! must be the daemon itself, which the signals below are for.
-"$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run" --config-dir "$etc" --profile-dir "$shipped" \
-	--no-attach run \
-	>"$log" 2>&1 &
-pid=$!
-i=0
-while [ ! -e "$pin/profile_info" ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+start_daemon "$T/run"
 check "the daemon starts and pins its maps" [ -e "$pin/profile_info" ]
 
 check "defaults come from scx_gamer.yaml" [ "$(slice_of defaults)" = 3ms ]
@@ -166,14 +171,7 @@ pin=/sys/fs/bpf/scx_gamer_test_$$_ovf
 log=$T/daemon2.log
 old=$(cat /proc/sys/fs/inotify/max_queued_events)
 echo 4 >/proc/sys/fs/inotify/max_queued_events
-"$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run2" --config-dir "$etc" --profile-dir "$shipped" \
-	--no-attach run >"$log" 2>&1 &
-pid=$!
-i=0
-while [ ! -e "$pin/profile_info" ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+start_daemon "$T/run2"
 echo "$old" >/proc/sys/fs/inotify/max_queued_events
 kill -STOP "$pid"
 for n in 1 2 3 4 5 6 7 8 9 10 11 12; do
