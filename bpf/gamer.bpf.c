@@ -2,27 +2,79 @@
 /*
  * scx_gamer: a sched_ext scheduler for games.
  *
- * This is the whole policy; docs/ and the daemon point here.
+ * This is the whole policy; docs/POLICY.md and the daemon point here. The
+ * arithmetic lives in policy.h, shared with the host tests.
  *
- * Ordering. Every runnable task that does not find an idle CPU goes into one
- * shared dispatch queue ordered by virtual time (vtime). A task's vtime grows
- * by the CPU time it used, scaled by 100 / weight (weight 100 = nice 0), so
- * CPU time is shared in proportion to weight and the task that has run least
- * goes first. CPUs pull from the head of that queue when they run out of work.
+ * Classes. Every task belongs to a profile (its game's, else profile 0, the
+ * defaults) and may have a role (render, audio, ...). The daemon's game
+ * detection writes them into task_class (per thread) and proc_class (per
+ * process) and bumps class_gen. Each task caches its class and a copy of its
+ * profile's tunables in task-local storage and refreshes the copy when
+ * class_gen or its profile's version moves: the hot path costs the storage
+ * lookup and two array loads, and a profile edit applies at a task's next
+ * scheduling event.
  *
- * No starvation. vtime_now follows the vtime of the tasks that start running.
- * A task that slept is put back no further behind vtime_now than one slice,
- * so a sleeper gets a head start of at most one slice and cannot build up
- * credit that would let it monopolise a CPU. A task that waits in the queue
- * has a fixed vtime while every running task's vtime grows, so it reaches the
- * head after at most (runnable tasks x slice) of CPU time has gone to others:
- * far below the sched_ext watchdog's timeout for any sane number of tasks.
+ * Boost. base = the class's explicit boost, else roles.ROLE of the profile,
+ * else 0. earned = deadline-miss levels (if deadline_miss.enabled) + the
+ * rate-monotonic +1 (if granted at the last wake-up). effective =
+ * base + earned, where the earned part never lifts it above boost.max (a base
+ * above boost.max stays), then raised to a live inherited boost. 0..7.
  *
- * Placement. On wake-up the kernel's default idle-CPU search picks a CPU
- * (prev CPU if idle, then an idle core, then any idle CPU); if it found an
- * idle one the task is inserted straight into that CPU's local queue and
- * skips the shared queue. A task queued while some CPU it may use is idle
- * kicks that CPU so it pulls the task at once.
+ * Ordering. A task's fair vtime grows by the CPU time it used x 100 / weight.
+ * A task that waits in the shared queue is keyed by
+ *     key = max(vtime, vtime_now - slice) + (7 - effective) x slice
+ * and CPUs take the smallest key. vtime_now follows the largest vtime among
+ * tasks that start running. So boost 7 sorts at its vtime, boost 0 seven
+ * slices behind: a boost buys a bounded lead, never strict priority.
+ *
+ * Worst-case wait. A queued task T with key K runs once every task ahead of it
+ * has a key above K. A competitor U (weight w_U) ahead of T can use at most
+ * (K - key_U) x w_U / 100 of CPU before its own key passes K, and
+ * K - key_U <= 7 slices (lag) + 1 slice (sleeper clamp) + the slice U is
+ * running. So with N CPUs and nice-0 competitors, a boost-0 task waits at most
+ * about (runnable tasks) x 9 slices / N: a flood of 100 boost-7 hogs on 4 CPUs
+ * with 5 ms slices keeps it waiting at most ~1.1 s, far below the watchdog's
+ * 30 s (the bound grows with the competitors' weight: nice -20 is x100).
+ * tests/vm/starve.vm runs a boost-0 thread under boost-7 hogs for 60 s.
+ *
+ * Deadline misses. A task is watched at a wake-up when deadline_miss.enabled
+ * and its effective boost >= deadline_miss.min_boost. Its deadline is
+ * wake time + (8 - effective) x slice (8 slices at boost 0, 1 at boost 7);
+ * it MISSES when it starts running after the deadline, else it meets it
+ * (time spent queued is what the scheduler controls; how long the task then
+ * computes is not). threshold misses in a row earn one level (up to the
+ * room below boost.max); recover met deadlines in a row (recover > 0) give one
+ * earned level back. Each watched wake-up is counted, as are misses, levels
+ * earned, thresholds reached with no room, and levels given back.
+ *
+ * Inheritance. When a task W wakes a task T synchronously - the kernel's
+ * SCX_WAKE_SYNC (pipes, sockets), or a futex wake (pthread mutexes and
+ * condition variables carry no SYNC flag; fentry/fexit on futex_wake mark
+ * the waking CPU) - and T's effective boost is above W's, W borrows
+ * min(T's boost, T's inheritance.max_boost) for T's inheritance.duration,
+ * if T's profile has inheritance.enabled. The waker is the one whose next run
+ * T's progress is likely to depend on (the other end of a request/reply pair,
+ * the lock holder that will hand the lock back).
+ *
+ * Rate-monotonic. At each wake-up the gap since the previous one updates the
+ * task's period estimate (an exponentially weighted mean, new sample 1/8,
+ * a sample above 4x the mean counts as 4x: one long sleep cannot make a
+ * periodic task look aperiodic), and each completed burst (wake-up to sleep)
+ * updates its run-time mean the same way. After 4 samples, a task with
+ * period <= rate_monotonic.period whose boost without this +1 is below
+ * below_boost gets +1 for this wake-up - unless its run time is over 50% of
+ * its period: a task that wakes often but computes most of the time gains
+ * nothing (counted as rm_util_denied).
+ *
+ * Placement. With numa: true, frame-pipeline roles (render, gpu, compositor,
+ * game) go to an idle CPU of the node they last ran on (prev CPU first), then
+ * to any idle CPU by the kernel's default search; the placement is counted as
+ * local or remote. Other tasks, and all tasks with numa: false, use the
+ * default search (prev CPU if idle, an idle core, any idle CPU). A task placed
+ * on an idle CPU goes straight to its local queue.
+ *
+ * Counters. counters[profile] (per-CPU, atomic adds) for every event above;
+ * the table is GAMER_COUNTERS in intf.h, printed by `scx_gamer stats`.
  *
  * Exit. When the scheduler stops for any reason (daemon exit, a killed
  * daemon closing the struct_ops link, a BPF error, the watchdog) ops.exit
@@ -31,13 +83,13 @@
  *
  * Old or broken kernels. Where the kernel offers no callable
  * scx_bpf_create_dsq (Debian's 7.1 and 7.2 builds, see compat.bpf.h) there is
- * no user queue to order by vtime: tasks then go FIFO into the kernel's
- * global queue, still sliced and still starvation-free, and the daemon warns.
- * compat_missing tells userspace what else the kernel could not give.
+ * no user queue to order by key: tasks then go FIFO into the kernel's global
+ * queue, still sliced and still starvation-free, boosts order nothing (the
+ * other mechanisms still run and count), and the daemon warns.
  *
- * Limits. One shared queue: fine for the desktop-sized machines this targets,
- * a contention point on very large ones. Boosts, deadlines and NUMA placement
- * arrive with the policy work and will be described here.
+ * Limits. One shared queue: fine for desktop-sized machines, a contention
+ * point on very large ones. No preemption of a running task by a boosted one:
+ * a boosted task waits at most for the end of one slice on some CPU.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -47,6 +99,8 @@
 #include "intf_test.h"
 #include "compat.bpf.h"
 #include "profile.bpf.h"
+#include "policy.h"
+#include "policy_test.h"
 
 char _license[] SEC("license") = "GPL";
 
@@ -61,10 +115,15 @@ char _license[] SEC("license") = "GPL";
 /* Used until the daemon has published the defaults (profile 0). */
 #define FALLBACK_SLICE_NS (5ULL * 1000 * 1000)
 
+/* NUMA topology, set by the daemon before load (intf.h limits). */
+const volatile __u32 nr_nodes = 1;
+const volatile __u8 cpu_node[GAMER_MAX_CPUS];
+const volatile __u32 node_nr_cpus[GAMER_MAX_NODES];
+const volatile __u16 node_cpus[GAMER_MAX_NODES][GAMER_MAX_NODE_CPUS];
+
 /*
  * Each CPU keeps its own copy of the defaults and reloads it when the
- * published version moves: one version load on the hot path, and a copy no
- * other CPU writes to.
+ * published version moves; cfg_seen shows what each CPU last loaded.
  */
 struct cpu_cfg {
 	u64 ver;
@@ -85,6 +144,73 @@ struct {
 	__type(value, struct gamer_cfg_seen);
 } cfg_seen SEC(".maps");
 
+/* Classes (see the top comment and intf.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GAMER_MAX_TASK_CLASSES);
+	__type(key, u32);
+	__type(value, struct gamer_class);
+} task_class SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GAMER_MAX_PROC_CLASSES);
+	__type(key, u32);
+	__type(value, struct gamer_class);
+} proc_class SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} class_gen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GAMER_MAX_PROFILES);
+	__type(key, u32);
+	__type(value, struct gamer_counters);
+} counters SEC(".maps");
+
+/* Per CPU: the tid inside futex_wake() on this CPU, 0 if none. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u32);
+} futex_waker SEC(".maps");
+
+/* What the scheduler keeps per task. */
+struct task_ctx {
+	u64 vtime;      /* fair virtual time */
+	u64 class_gen;  /* class_gen the class below was read at */
+	u64 prof_ver;   /* version of t */
+	struct gamer_tunables t;
+	u16 slot;       /* profile id whose tunables t holds */
+	u8 role;        /* enum gamer_role or GAMER_ROLE_NONE */
+	u8 class_boost; /* explicit base boost or GAMER_BOOST_FROM_ROLE */
+	u8 valid;       /* class read at least once */
+	u8 rm;          /* rate-monotonic +1 granted at the last wake-up */
+	u16 rm_samples; /* period samples taken */
+	struct gp_dm dm;
+	u32 inh_boost;  /* boost lent to this task ... */
+	u64 inh_until;  /* ... until then */
+	u64 deadline;   /* of the current wake-up if watched, else 0 */
+	u64 last_wake;
+	u64 period_avg;
+	u64 run_avg;    /* CPU time per burst */
+	u64 burst_run;  /* CPU time of the burst so far */
+	u64 run_start;  /* when it last started running */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_ctx);
+} task_ctxs SEC(".maps");
+
 /* Test hook (see intf.h): non-zero makes the next dispatch report an error. */
 __u32 test_error_code;
 
@@ -103,7 +229,7 @@ static __always_inline bool vtime_before(u64 a, u64 b)
 }
 
 /* This CPU's copy of the defaults, refreshed if the daemon published new ones. */
-static __always_inline const struct gamer_tunables *defaults(void)
+static __always_inline void refresh_cpu_defaults(void)
 {
 	u32 zero = 0, id = GAMER_PROFILE_DEFAULTS;
 	struct gamer_cfg_seen *seen;
@@ -113,52 +239,305 @@ static __always_inline const struct gamer_tunables *defaults(void)
 	c = bpf_map_lookup_elem(&cpu_cfg, &zero);
 	verp = bpf_map_lookup_elem(&profile_ver, &id);
 	if (!c || !verp)
-		return NULL;
+		return;
 	ver = *(volatile u64 *)verp;
-	if (ver == c->ver)
-		return c->ver ? &c->t : NULL;
+	if (ver == c->ver || !ver)
+		return;
 	/* On GAMER_READ_BUSY keep the old copy and try again next time. */
 	if (gamer_read_tunables(id, &c->t) != GAMER_READ_OK)
-		return c->ver ? &c->t : NULL;
+		return;
 	c->ver = ver;
 	seen = bpf_map_lookup_elem(&cfg_seen, &zero);
 	if (seen) {
 		seen->ver = ver;
 		seen->slice_ns = c->t.slice_ns;
 	}
-	return &c->t;
 }
 
-static __always_inline u64 slice_of(const struct gamer_tunables *t)
+static __always_inline void count(u32 slot, u32 idx)
 {
-	return t ? t->slice_ns : FALLBACK_SLICE_NS;
+	struct gamer_counters *c = bpf_map_lookup_elem(&counters, &slot);
+
+	if (c && idx < GAMER_NR_COUNTERS)
+		__sync_fetch_and_add(&c->c[idx], 1);
+}
+
+static __always_inline struct task_ctx *task_ctx_of(struct task_struct *p)
+{
+	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
+}
+
+static __always_inline u64 slice_of(const struct task_ctx *tc)
+{
+	return tc->t.slice_ns ? tc->t.slice_ns : FALLBACK_SLICE_NS;
+}
+
+/* Bring tc's class and tunables up to date (see "Classes" above). */
+static __always_inline void task_refresh(struct task_struct *p, struct task_ctx *tc)
+{
+	u32 zero = 0, slot;
+	u64 *genp, gen, *verp, ver;
+
+	genp = bpf_map_lookup_elem(&class_gen, &zero);
+	gen = genp ? *(volatile u64 *)genp : 0;
+	if (!tc->valid || gen != tc->class_gen) {
+		struct gamer_class *c;
+		u32 tid = p->pid, tgid = p->tgid;
+
+		c = bpf_map_lookup_elem(&task_class, &tid);
+		if (!c)
+			c = bpf_map_lookup_elem(&proc_class, &tgid);
+		if (c && c->slot < GAMER_MAX_PROFILES) {
+			slot = c->slot;
+			tc->role = c->role;
+			tc->class_boost = c->boost;
+		} else {
+			slot = GAMER_PROFILE_DEFAULTS;
+			tc->role = GAMER_ROLE_NONE;
+			tc->class_boost = GAMER_BOOST_FROM_ROLE;
+		}
+		if (slot != tc->slot || !tc->valid) {
+			tc->slot = slot;
+			tc->prof_ver = 0;
+			/* Earned levels belong to the old profile's rules. */
+			tc->dm.miss = tc->dm.met = tc->dm.earned = 0;
+		}
+		tc->class_gen = gen;
+		tc->valid = 1;
+	}
+
+	slot = tc->slot;
+	verp = bpf_map_lookup_elem(&profile_ver, &slot);
+	ver = verp ? *(volatile u64 *)verp : 0;
+	if (!ver && slot != GAMER_PROFILE_DEFAULTS) {
+		/* The profile went away: the defaults apply until reclassified. */
+		tc->slot = slot = GAMER_PROFILE_DEFAULTS;
+		tc->prof_ver = 0;
+		verp = bpf_map_lookup_elem(&profile_ver, &slot);
+		ver = verp ? *(volatile u64 *)verp : 0;
+	}
+	if (ver && ver != tc->prof_ver &&
+	    gamer_read_tunables(slot, &tc->t) == GAMER_READ_OK)
+		tc->prof_ver = ver;
+}
+
+static __always_inline u32 base_of(const struct task_ctx *tc)
+{
+	return gp_base(tc->role, tc->class_boost, tc->t.role_boost);
+}
+
+static __always_inline u32 dm_earned(const struct task_ctx *tc)
+{
+	return tc->t.dm_enabled ? tc->dm.earned : 0;
+}
+
+static __always_inline u32 effective_of(const struct task_ctx *tc, u64 now)
+{
+	u32 inherited = vtime_before(now, tc->inh_until) ? tc->inh_boost : 0;
+	u32 earned = dm_earned(tc) + (tc->t.rm_enabled ? tc->rm : 0);
+
+	return gp_effective(base_of(tc), earned, tc->t.boost_max, inherited);
+}
+
+/* Is the current task inside futex_wake() on this CPU? */
+static __always_inline bool in_futex_wake(struct task_struct *cur)
+{
+	u32 zero = 0, *w = bpf_map_lookup_elem(&futex_waker, &zero);
+
+	return w && *w && *w == (u32)cur->pid;
+}
+
+/* p is being woken by the current task: lend p's boost to the waker. */
+static __always_inline void maybe_inherit(struct task_struct *p, struct task_ctx *tc,
+					  u64 wake_flags, u64 now)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct task_ctx *wc;
+	bool futex;
+	u32 lend;
+
+	if (!tc->t.inh_enabled)
+		return;
+	futex = !(wake_flags & SCX_WAKE_SYNC) && in_futex_wake(cur);
+	if (!(wake_flags & SCX_WAKE_SYNC) && !futex)
+		return;
+	if (cur == p)
+		return;
+	wc = task_ctx_of(cur);
+	if (!wc)
+		return;
+	task_refresh(cur, wc);
+	lend = gp_inherit(effective_of(wc, now), effective_of(tc, now), tc->t.inh_max_boost);
+	if (!lend)
+		return;
+	wc->inh_boost = lend;
+	wc->inh_until = now + tc->t.inh_duration_ns;
+	count(tc->slot, GAMER_CNT_INHERITANCES);
+	if (futex)
+		count(tc->slot, GAMER_CNT_FUTEX_INHERITANCES);
+}
+
+s32 scx_bpf_test_and_clear_cpu_idle(s32 cpu) __ksym __weak;
+bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __ksym __weak;
+
+/*
+ * An index the verifier can see is in bounds: clang drops range checks it can
+ * prove redundant and indexes with a copy the verifier knows nothing about,
+ * so the check is hidden from clang and a mask (size a power of two) added.
+ */
+static __always_inline u32 bounded(u32 i, u32 size)
+{
+	asm volatile("" : "+r"(i));
+	return i & (size - 1);
+}
+
+static __always_inline u32 node_of(s32 cpu)
+{
+	if (cpu < 0 || cpu >= GAMER_MAX_CPUS)
+		return 0;
+	return cpu_node[bounded(cpu, GAMER_MAX_CPUS)];
+}
+
+/* An idle CPU p may use on node (prev first), claimed; -1 if none. */
+static __always_inline s32 pick_idle_on_node(struct task_struct *p, s32 prev, u32 node)
+{
+	u32 i, n;
+
+	if (!bpf_ksym_exists(scx_bpf_test_and_clear_cpu_idle))
+		return -1;
+	if (!bpf_ksym_exists(bpf_cpumask_test_cpu))
+		return -1;
+	if (node >= GAMER_MAX_NODES)
+		return -1;
+	if (node_of(prev) == node && bpf_cpumask_test_cpu(prev, p->cpus_ptr) &&
+	    scx_bpf_test_and_clear_cpu_idle(prev))
+		return prev;
+	node = bounded(node, GAMER_MAX_NODES);
+	n = node_nr_cpus[node];
+	if (n > GAMER_MAX_NODE_CPUS)
+		n = GAMER_MAX_NODE_CPUS;
+	bpf_for(i, 0, n) {
+		s32 cpu = node_cpus[node][bounded(i, GAMER_MAX_NODE_CPUS)];
+
+		if (cpu == prev || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+			continue;
+		if (scx_bpf_test_and_clear_cpu_idle(cpu))
+			return cpu;
+	}
+	return -1;
+}
+
+static __always_inline void direct_dispatch(struct task_struct *p, struct task_ctx *tc)
+{
+	gamer_dsq_insert(p, SCX_DSQ_LOCAL, slice_of(tc), 0);
+	count(tc->slot, GAMER_CNT_DISPATCHES);
+	count(tc->slot, GAMER_CNT_DIRECT);
 }
 
 s32 BPF_STRUCT_OPS(gamer_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
 {
+	struct task_ctx *tc = task_ctx_of(p);
 	bool is_idle = false;
+	u64 now;
 	s32 cpu;
+
+	if (!tc)
+		return scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+	now = bpf_ktime_get_ns();
+	task_refresh(p, tc);
+	maybe_inherit(p, tc, wake_flags, now);
+
+	if (tc->t.numa && nr_nodes > 1 && gp_is_frame_role(tc->role)) {
+		u32 node = node_of(prev_cpu);
+
+		cpu = pick_idle_on_node(p, prev_cpu, node);
+		if (cpu >= 0) {
+			count(tc->slot, GAMER_CNT_NUMA_LOCAL);
+			direct_dispatch(p, tc);
+			return cpu;
+		}
+		cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+		if (is_idle) {
+			count(tc->slot, node_of(cpu) == node ? GAMER_CNT_NUMA_LOCAL :
+							       GAMER_CNT_NUMA_REMOTE);
+			direct_dispatch(p, tc);
+		}
+		return cpu;
+	}
 
 	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
 	if (is_idle)
-		gamer_dsq_insert(p, SCX_DSQ_LOCAL, slice_of(defaults()), 0);
+		direct_dispatch(p, tc);
 	return cpu;
+}
+
+/* A wake-up: period sample, rate-monotonic decision, deadline. */
+void BPF_STRUCT_OPS(gamer_runnable, struct task_struct *p, u64 enq_flags)
+{
+	struct task_ctx *tc;
+	u32 eff;
+	u64 now;
+
+	if (!(enq_flags & SCX_ENQ_WAKEUP))
+		return;
+	tc = task_ctx_of(p);
+	if (!tc)
+		return;
+	now = bpf_ktime_get_ns();
+	task_refresh(p, tc);
+
+	if (tc->last_wake && vtime_before(tc->last_wake, now)) {
+		tc->period_avg = gp_avg_update(tc->period_avg, now - tc->last_wake);
+		if (tc->rm_samples < 0xffff)
+			tc->rm_samples++;
+	}
+	tc->last_wake = now;
+
+	tc->rm = 0;
+	if (tc->t.rm_enabled) {
+		u32 without = gp_effective(base_of(tc), dm_earned(tc), tc->t.boost_max, 0);
+		int r = gp_rm_decide(tc->period_avg, tc->run_avg, tc->rm_samples,
+				     tc->t.rm_period_ns, without, tc->t.rm_below_boost);
+
+		if (r == GP_RM_YES) {
+			tc->rm = 1;
+			count(tc->slot, GAMER_CNT_RM_BOOSTS);
+		} else if (r == GP_RM_DENIED) {
+			count(tc->slot, GAMER_CNT_RM_UTIL_DENIED);
+		}
+	}
+
+	eff = effective_of(tc, now);
+	if (tc->t.dm_enabled && eff >= tc->t.dm_min_boost)
+		tc->deadline = now + gp_budget(eff, slice_of(tc));
+	else
+		tc->deadline = 0;
 }
 
 void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 {
-	u64 vtime = p->scx.dsq_vtime;
-	u64 slice = slice_of(defaults());
+	struct task_ctx *tc = task_ctx_of(p);
+	u64 slice, key, floor;
 
+	if (!tc) {
+		gamer_dsq_insert(p, SCX_DSQ_GLOBAL, FALLBACK_SLICE_NS, enq_flags);
+		return;
+	}
+	task_refresh(p, tc);
+	slice = slice_of(tc);
 	if (gamer_have_user_dsq()) {
 		/* A sleeper keeps at most one slice of credit (see top comment). */
-		if (vtime_before(vtime, vtime_now - slice))
-			vtime = vtime_now - slice;
-		gamer_dsq_insert_vtime(p, SHARED_DSQ, slice, vtime, enq_flags);
+		floor = vtime_now - slice;
+		if (vtime_before(tc->vtime, floor))
+			tc->vtime = floor;
+		key = gp_queue_key(tc->vtime, vtime_now, slice,
+				   effective_of(tc, bpf_ktime_get_ns()));
+		gamer_dsq_insert_vtime(p, SHARED_DSQ, slice, key, enq_flags);
 	} else {
 		gamer_dsq_insert(p, SCX_DSQ_GLOBAL, slice, enq_flags);
 	}
+	count(tc->slot, GAMER_CNT_DISPATCHES);
 
 	/*
 	 * select_cpu was skipped (or found nothing idle then); a CPU may have
@@ -178,31 +557,80 @@ void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 	if (code)
 		gamer_error("test-triggered error (code %u)", code);
 
+	refresh_cpu_defaults();
 	/* The kernel drains SCX_DSQ_GLOBAL itself. */
 	if (gamer_have_user_dsq())
 		gamer_dsq_move_to_local(SHARED_DSQ);
 }
 
+void BPF_STRUCT_OPS(gamer_tick, struct task_struct *p)
+{
+	refresh_cpu_defaults();
+}
+
 void BPF_STRUCT_OPS(gamer_running, struct task_struct *p)
 {
+	struct task_ctx *tc = task_ctx_of(p);
+	u64 now;
+
+	if (!tc)
+		return;
+	now = bpf_ktime_get_ns();
+	tc->run_start = now;
 	/* Racy across CPUs by design: an approximate clock is enough here. */
-	if (vtime_before(vtime_now, p->scx.dsq_vtime))
-		vtime_now = p->scx.dsq_vtime;
+	if (vtime_before(vtime_now, tc->vtime))
+		vtime_now = tc->vtime;
+
+	if (tc->deadline) {
+		int missed = vtime_before(tc->deadline, now);
+		u32 room = gp_room(base_of(tc), tc->dm.earned + tc->rm, tc->t.boost_max);
+		int act;
+
+		tc->deadline = 0;
+		act = gp_dm_record(&tc->dm, missed, tc->t.dm_threshold, tc->t.dm_recover, room);
+		count(tc->slot, GAMER_CNT_DM_WATCHED);
+		if (missed)
+			count(tc->slot, GAMER_CNT_DM_MISSES);
+		if (act == GP_DM_BOOST)
+			count(tc->slot, GAMER_CNT_DM_BOOSTS);
+		else if (act == GP_DM_CAPPED)
+			count(tc->slot, GAMER_CNT_DM_CAPPED);
+		else if (act == GP_DM_RECOVER)
+			count(tc->slot, GAMER_CNT_DM_RECOVERIES);
+	}
 }
 
 void BPF_STRUCT_OPS(gamer_stopping, struct task_struct *p, bool runnable)
 {
-	u64 slice = slice_of(defaults());
-	u64 left = p->scx.slice;
-	u64 used = left < slice ? slice - left : 0;
+	struct task_ctx *tc = task_ctx_of(p);
 	u32 weight = p->scx.weight ? p->scx.weight : 1;
+	u64 now, used;
 
-	gamer_set_dsq_vtime(p, p->scx.dsq_vtime + used * 100 / weight);
+	if (!tc)
+		return;
+	now = bpf_ktime_get_ns();
+	used = vtime_before(tc->run_start, now) ? now - tc->run_start : 0;
+	tc->vtime += used * 100 / weight;
+	tc->burst_run += used;
+	if (!runnable) {
+		tc->run_avg = gp_avg_update(tc->run_avg, tc->burst_run);
+		tc->burst_run = 0;
+	}
+}
+
+s32 BPF_STRUCT_OPS(gamer_init_task, struct task_struct *p, struct scx_init_task_args *args)
+{
+	if (!bpf_task_storage_get(&task_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		return -12; /* -ENOMEM */
+	return 0;
 }
 
 void BPF_STRUCT_OPS(gamer_enable, struct task_struct *p)
 {
-	gamer_set_dsq_vtime(p, vtime_now);
+	struct task_ctx *tc = task_ctx_of(p);
+
+	if (tc)
+		tc->vtime = vtime_now;
 }
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(gamer_init)
@@ -242,6 +670,32 @@ void BPF_STRUCT_OPS(gamer_exit, struct scx_exit_info *ei)
 		ev->ts_ns = bpf_ktime_get_ns();
 		bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	}
+}
+
+/*
+ * Futex hand-offs (see "Inheritance"): mark this CPU while a task is inside
+ * futex_wake(), so that select_cpu knows the wake-up it sees is one. The
+ * daemon attaches these with the scheduler; a kernel where it cannot leaves
+ * futex wakes without inheritance.
+ */
+SEC("fentry/futex_wake")
+int BPF_PROG(gamer_futex_wake_enter)
+{
+	u32 zero = 0, *w = bpf_map_lookup_elem(&futex_waker, &zero);
+
+	if (w)
+		*w = (u32)bpf_get_current_pid_tgid();
+	return 0;
+}
+
+SEC("fexit/futex_wake")
+int BPF_PROG(gamer_futex_wake_exit)
+{
+	u32 zero = 0, *w = bpf_map_lookup_elem(&futex_waker, &zero);
+
+	if (w)
+		*w = 0;
+	return 0;
 }
 
 /*
@@ -315,13 +769,33 @@ int gamer_test_read(struct gamer_test_read_args *args)
 	return 0;
 }
 
+/*
+ * Test program (BPF_PROG_TEST_RUN, never attached): runs one policy.h function
+ * as the scheduler's build of it, for tests/host/policy_test.c to compare
+ * with the host build.
+ */
+SEC("syscall")
+int gamer_test_policy(struct gamer_test_policy_args *args)
+{
+	struct gamer_test_policy_args a;
+
+	__builtin_memcpy(&a, args, sizeof(a));
+	if (gamer_test_policy_eval(&a))
+		return -1;
+	__builtin_memcpy(args->out, a.out, sizeof(a.out));
+	return 0;
+}
+
 SEC(".struct_ops.link")
 struct sched_ext_ops gamer_ops = {
 	.select_cpu = (void *)gamer_select_cpu,
+	.runnable = (void *)gamer_runnable,
 	.enqueue = (void *)gamer_enqueue,
 	.dispatch = (void *)gamer_dispatch,
+	.tick = (void *)gamer_tick,
 	.running = (void *)gamer_running,
 	.stopping = (void *)gamer_stopping,
+	.init_task = (void *)gamer_init_task,
 	.enable = (void *)gamer_enable,
 	.init = (void *)gamer_init,
 	.exit = (void *)gamer_exit,

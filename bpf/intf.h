@@ -144,6 +144,62 @@ struct gamer_cfg_seen {
 	__u64 slice_ns;
 };
 
+/*
+ * Which profile and role a task has. The daemon's game detection writes
+ * proc_class (key: tgid, the profile of every thread of a game process) and
+ * task_class (key: tid, a thread's own role from the profile's `threads:`
+ * rules; it wins over proc_class), then bumps class_gen[0] so that every
+ * task's cached copy (task-local storage) is refreshed on its next event.
+ * A task in neither map belongs to the defaults (profile 0) with no role.
+ */
+#define GAMER_ROLE_NONE 0xff        /* gamer_class.role: no role, base boost 0 */
+#define GAMER_BOOST_FROM_ROLE 0xff  /* gamer_class.boost: use the role's boost */
+#define GAMER_MAX_TASK_CLASSES 65536
+#define GAMER_MAX_PROC_CLASSES 4096
+
+struct gamer_class {
+	__u16 slot;  /* profile id (0..GAMER_MAX_PROFILES-1) */
+	__u8 role;   /* enum gamer_role or GAMER_ROLE_NONE */
+	__u8 boost;  /* base boost 0..7, or GAMER_BOOST_FROM_ROLE */
+};
+
+/*
+ * Scheduler counters: one table, one row per counter. counters[slot] is a
+ * per-CPU array element per profile id (slot 0: tasks without a profile);
+ * the global value of a counter is the sum over slots and CPUs. The daemon
+ * zeroes a slot's row when it gives the slot to a different profile.
+ */
+#define GAMER_COUNTERS(X)                                                       \
+	X(DISPATCHES, dispatches, "tasks queued to run (shared or a CPU's queue)") \
+	X(DIRECT, direct_dispatches, "of those, straight onto an idle CPU")      \
+	X(DM_WATCHED, deadlines_watched, "wake-ups of watched tasks (met + missed)") \
+	X(DM_MISSES, deadline_misses, "watched wake-ups that started after their deadline") \
+	X(DM_BOOSTS, auto_boosts, "levels earned by missing `threshold` deadlines in a row") \
+	X(DM_CAPPED, auto_boosts_capped, "thresholds reached with no room below boost.max") \
+	X(DM_RECOVERIES, recoveries, "earned levels given back after `recover` met deadlines") \
+	X(INHERITANCES, inheritances, "boosts lent to the waker of a higher-boost task") \
+	X(FUTEX_INHERITANCES, futex_inheritances, "of those, hand-offs through a futex wake") \
+	X(RM_BOOSTS, rm_boosts, "wake-ups given the rate-monotonic +1") \
+	X(RM_UTIL_DENIED, rm_util_denied, "periodic wake-ups refused it: over half the period busy") \
+	X(NUMA_LOCAL, numa_local, "frame-thread placements on the node it last ran on") \
+	X(NUMA_REMOTE, numa_remote, "frame-thread placements on another node")
+
+enum gamer_counter {
+#define GAMER_COUNTER_ENUM(id, name, help) GAMER_CNT_##id,
+	GAMER_COUNTERS(GAMER_COUNTER_ENUM)
+#undef GAMER_COUNTER_ENUM
+	GAMER_NR_COUNTERS,
+};
+
+struct gamer_counters {
+	__u64 c[GAMER_NR_COUNTERS];
+};
+
+/* NUMA topology the daemon reads from sysfs and sets before loading. */
+#define GAMER_MAX_CPUS 1024
+#define GAMER_MAX_NODES 8
+#define GAMER_MAX_NODE_CPUS 128
+
 /* Records on the "events" ring buffer. */
 enum gamer_event_type {
 	GAMER_EV_EXIT = 1, /* the scheduler is being disabled; see exit_info */

@@ -123,6 +123,9 @@ int apply_config(struct applied *a, struct profile_maps *m, const struct config_
 		a->id[slot] = strdup(pr->id);
 		if (!a->id[slot])
 			ret = -1;
+		/* Counts of the slot's previous profile are not this one's. */
+		if (maps_zero_counters(m, (uint32_t)slot))
+			ret = -1;
 	}
 
 	for (p = 0; p < c->n_profiles; p++) {

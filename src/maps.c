@@ -2,9 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "log.h"
 #include "maps.h"
@@ -17,6 +19,7 @@ int maps_open(struct profile_maps *m, int ver_fd, int slots_fd, int info_fd)
 	m->ver_fd = ver_fd;
 	m->slots_fd = slots_fd;
 	m->info_fd = info_fd;
+	m->counters_fd = -1;
 	for (id = 0; id < GAMER_MAX_PROFILES; id++) {
 		if (bpf_map_lookup_elem(ver_fd, &id, &m->ver[id])) {
 			log_error("failed to read profile_ver[%u]: %s", id, strerror(errno));
@@ -99,4 +102,25 @@ int maps_read_profile(int ver_fd, int slots_fd, uint32_t id, struct gamer_tunabl
 			return 0;
 	}
 	return -EAGAIN;
+}
+
+int maps_zero_counters(struct profile_maps *m, uint32_t id)
+{
+	int ncpu, err = 0;
+	void *zero;
+
+	if (m->counters_fd < 0)
+		return 0;
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return -EINVAL;
+	zero = calloc((size_t)ncpu, sizeof(struct gamer_counters));
+	if (!zero)
+		return -ENOMEM;
+	if (bpf_map_update_elem(m->counters_fd, &id, zero, BPF_ANY)) {
+		err = -errno;
+		log_error("failed to reset counters[%u]: %s", id, strerror(errno));
+	}
+	free(zero);
+	return err;
 }

@@ -14,6 +14,7 @@ struct profile_maps {
 	int ver_fd;   /* profile_ver */
 	int slots_fd; /* profile_slots */
 	int info_fd;  /* profile_info; -1 when not used */
+	int counters_fd; /* counters; -1 (maps_open's default) when not used */
 	/* The versions this writer stored last (the kernel's are the same). */
 	uint64_t ver[GAMER_MAX_PROFILES];
 };
@@ -26,6 +27,8 @@ int maps_write_info(struct profile_maps *m, uint32_t id, const struct gamer_prof
 int maps_write_profile(struct profile_maps *m, uint32_t id, const struct gamer_tunables *t);
 /* Remove profile id: readers get GAMER_READ_ABSENT. */
 int maps_remove_profile(struct profile_maps *m, uint32_t id);
+/* Zero profile id's counters on every CPU (the slot goes to a new profile). */
+int maps_zero_counters(struct profile_maps *m, uint32_t id);
 /* Read profile id back from the kernel with the reader's protocol (for `show`). */
 int maps_read_profile(int ver_fd, int slots_fd, uint32_t id, struct gamer_tunables *out);
 

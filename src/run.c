@@ -69,7 +69,8 @@ struct daemon {
 static struct bpf_map *pinned_map(struct daemon *d, int i, const char **name)
 {
 	static const char *const names[] = { "profile_ver", "profile_slots", "profile_info",
-					     "cfg_seen" };
+					     "cfg_seen",    "counters",      "task_class",
+					     "proc_class",  "class_gen" };
 
 	if (i >= (int)(sizeof(names) / sizeof(names[0])))
 		return NULL;
@@ -656,6 +657,7 @@ static int setup(struct daemon *d)
 		      bpf_map__fd(d->s.skel->maps.profile_slots),
 		      bpf_map__fd(d->s.skel->maps.profile_info)))
 		return -1;
+	d->maps.counters_fd = bpf_map__fd(d->s.skel->maps.counters);
 	/* Watch before loading: a save during the load is then not missed. */
 	d->inotify_fd = watch_init();
 	if (d->inotify_fd < 0)

@@ -94,6 +94,60 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/*
+ * NUMA topology into the scheduler's read-only data: which node each CPU is
+ * on (/sys/devices/system/cpu/cpuN/nodeM) and each node's CPUs. CPUs or
+ * nodes beyond the scheduler's limits stay on node 0, which only costs
+ * placement quality there.
+ */
+static void set_topology(struct gamer_bpf *skel)
+{
+	char path[128];
+	int cpu, node, nodes = 1;
+
+	for (cpu = 0; cpu < GAMER_MAX_CPUS; cpu++) {
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d", cpu);
+		if (access(path, F_OK))
+			break;
+		for (node = 0; node < GAMER_MAX_NODES; node++) {
+			snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/node%d", cpu,
+				 node);
+			if (!access(path, F_OK))
+				break;
+		}
+		if (node == GAMER_MAX_NODES)
+			node = 0;
+		skel->rodata->cpu_node[cpu] = (uint8_t)node;
+		if (skel->rodata->node_nr_cpus[node] < GAMER_MAX_NODE_CPUS)
+			skel->rodata->node_cpus[node][skel->rodata->node_nr_cpus[node]++] =
+				(uint16_t)cpu;
+		if (node + 1 > nodes)
+			nodes = node + 1;
+	}
+	skel->rodata->nr_nodes = (uint32_t)nodes;
+	log_debug("topology: %d CPUs on %d NUMA node(s)", cpu, nodes);
+}
+
+/* What the verifier did for each program (veristat's "insns processed"). */
+static void log_verified(const struct sched *s)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, s->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_prog_get_info_by_fd(fd, &info, &len))
+			continue;
+		log_debug("verified %s: %u instructions processed, %u xlated", bpf_program__name(prog),
+			  info.verified_insns, info.xlated_prog_len / 8);
+	}
+}
+
 int sched_load(struct sched *s, bool attachable)
 {
 	struct bpf_program *prog;
@@ -115,10 +169,12 @@ int sched_load(struct sched *s, bool attachable)
 		err = -ENOENT;
 		goto fail;
 	}
+	set_topology(s->skel);
 	if (!attachable) {
 		bpf_map__set_autocreate(ops, false);
 		bpf_object__for_each_program(prog, s->skel->obj) {
-			if (bpf_program__type(prog) == BPF_PROG_TYPE_STRUCT_OPS)
+			if (bpf_program__type(prog) == BPF_PROG_TYPE_STRUCT_OPS ||
+			    bpf_program__type(prog) == BPF_PROG_TYPE_TRACING)
 				bpf_program__set_autoload(prog, false);
 		}
 	}
@@ -130,6 +186,7 @@ int sched_load(struct sched *s, bool attachable)
 		goto fail;
 	}
 
+	log_verified(s);
 	s->events = ring_buffer__new(bpf_map__fd(s->skel->maps.events), handle_event, s,
 				     NULL);
 	if (!s->events) {
@@ -163,6 +220,17 @@ int sched_attach(struct sched *s)
 		}
 		return err;
 	}
+
+	/* Futex hand-offs for inheritance; the scheduler works without them. */
+	s->futex_enter = bpf_program__attach(s->skel->progs.gamer_futex_wake_enter);
+	s->futex_exit = s->futex_enter ?
+				bpf_program__attach(s->skel->progs.gamer_futex_wake_exit) : NULL;
+	if (!s->futex_enter || !s->futex_exit) {
+		log_warn("cannot trace futex_wake() on this kernel (%s): futex wake-ups (mutexes) get no boost inheritance",
+			 strerror(errno));
+		bpf_link__destroy(s->futex_enter);
+		s->futex_enter = NULL;
+	}
 	return 0;
 }
 
@@ -180,6 +248,9 @@ int sched_handle_events(struct sched *s)
 
 void sched_detach(struct sched *s)
 {
+	bpf_link__destroy(s->futex_exit);
+	bpf_link__destroy(s->futex_enter);
+	s->futex_exit = s->futex_enter = NULL;
 	if (!s->link)
 		return;
 	/* Destroying the link disables the scheduler synchronously: ops.exit

@@ -18,6 +18,7 @@ struct ring_buffer;
 struct sched {
 	struct gamer_bpf *skel;
 	struct bpf_link *link;
+	struct bpf_link *futex_enter, *futex_exit; /* futex hand-off tracing */
 	struct ring_buffer *events;
 	bool exited; /* ops.exit has run: exit_info is complete */
 };
