@@ -184,10 +184,9 @@ static __always_inline int gp_util_ok(__u64 run_avg, __u64 period_avg)
 {
 	if (!period_avg)
 		return 0;
-	/* run * 100 <= period * pct, without overflow for times below ~5.8 years */
-	if (run_avg > period_avg)
-		return 0;
-	return run_avg * 100 <= period_avg * GP_RM_UTIL_MAX_PCT;
+	/* run * 100 <= period * pct, as run <= floor(period * pct / 100): no overflow */
+	return run_avg <= period_avg / 100 * GP_RM_UTIL_MAX_PCT +
+				  period_avg % 100 * GP_RM_UTIL_MAX_PCT / 100;
 }
 
 enum gp_rm_result {

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The policy's arithmetic (bpf/policy.h): every branch and boundary on the
+ * host build, then the same cases plus random ones through the scheduler's
+ * own build of it - SEC("syscall") gamer_test_policy, loaded by the real
+ * verifier on the host kernel and run with BPF_PROG_TEST_RUN - which must
+ * agree with the host build on every one.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "../tap.h"
+#include "../../src/log.h"
+/* scheduler.h brings intf.h, whose types the skeleton uses. */
+#include "../../src/scheduler.h"
+#include "gamer.skel.h"
+#include "../../bpf/policy_test.h"
+
+#define MS 1000000ULL
+
+static void test_effective(void)
+{
+	tap_ok(gp_effective(3, 0, 7, 0) == 3, "effective: base alone");
+	tap_ok(gp_effective(3, 2, 7, 0) == 5, "effective: base + earned");
+	tap_ok(gp_effective(3, 4, 7, 0) == 7, "effective: base + earned reaching 7");
+	tap_ok(gp_effective(3, 6, 7, 0) == 7, "effective: never above 7");
+	tap_ok(gp_effective(3, 3, 5, 0) == 5, "effective: earned part capped at boost.max");
+	tap_ok(gp_effective(6, 1, 4, 0) == 6, "effective: a base above boost.max is kept");
+	tap_ok(gp_effective(6, 0, 4, 0) == 6, "effective: base above boost.max, nothing earned");
+	tap_ok(gp_effective(2, 0, 7, 5) == 5, "effective: inherited above own boost wins");
+	tap_ok(gp_effective(6, 0, 7, 5) == 6, "effective: inherited below own boost ignored");
+	tap_ok(gp_effective(1, 1, 1, 0) == 1, "effective: boost.max equal to base");
+	tap_ok(gp_effective(9, 9, 9, 9) == 7, "effective: out-of-range inputs clamp to 7");
+	tap_ok(gp_effective(0, 0, 0, 0) == 0, "effective: all zero");
+	tap_ok(gp_effective(0, 3, 0, 0) == 0, "effective: boost.max 0 allows no earning");
+}
+
+static void test_room(void)
+{
+	tap_ok(gp_room(3, 0, 7) == 4, "room: 7 - 3");
+	tap_ok(gp_room(3, 4, 7) == 0, "room: none at the cap");
+	tap_ok(gp_room(3, 2, 4) == 0, "room: none above the cap");
+	tap_ok(gp_room(6, 0, 4) == 0, "room: base above boost.max");
+	tap_ok(gp_room(0, 0, 9) == 7, "room: boost.max clamps to 7");
+	tap_ok(gp_room(0, 6, 7) == 1, "room: one level left");
+}
+
+static void test_lag_budget_key(void)
+{
+	tap_ok(gp_lag(7, 5 * MS) == 0, "lag: boost 7 sorts at its vtime");
+	tap_ok(gp_lag(0, 5 * MS) == 35 * MS, "lag: boost 0 is 7 slices behind");
+	tap_ok(gp_lag(3, 2 * MS) == 8 * MS, "lag: boost 3 is 4 slices behind");
+	tap_ok(gp_lag(12, 2 * MS) == 0, "lag: boost above 7 counts as 7");
+	tap_ok(gp_budget(7, 5 * MS) == 5 * MS, "budget: boost 7 is one slice");
+	tap_ok(gp_budget(0, 5 * MS) == 40 * MS, "budget: boost 0 is 8 slices");
+	tap_ok(gp_budget(9, 1 * MS) == 1 * MS, "budget: boost above 7 counts as 7");
+	tap_ok(gp_budget(4, 1 * MS) < gp_budget(3, 1 * MS), "budget: higher boost, tighter deadline");
+
+	tap_ok(gp_queue_key(100 * MS, 100 * MS, 5 * MS, 7) == 100 * MS, "key: current task, boost 7");
+	tap_ok(gp_queue_key(100 * MS, 100 * MS, 5 * MS, 0) == 135 * MS, "key: current task, boost 0");
+	tap_ok(gp_queue_key(10 * MS, 100 * MS, 5 * MS, 7) == 95 * MS,
+	       "key: a long sleeper keeps one slice of credit");
+	tap_ok(gp_queue_key(95 * MS, 100 * MS, 5 * MS, 7) == 95 * MS, "key: exactly one slice behind");
+	tap_ok(gp_queue_key(120 * MS, 100 * MS, 5 * MS, 7) == 120 * MS, "key: ahead of vtime_now kept");
+	/* Wrap: vtime_now just past zero, vtime just before the wrap. */
+	tap_ok(gp_queue_key(UINT64_MAX - 1, 3, 5, 7) == UINT64_MAX - 1,
+	       "key: wrap-safe comparison (behind by 5 = one slice)");
+	tap_ok(gp_queue_key(UINT64_MAX - 10, 3, 5, 7) == UINT64_MAX - 1,
+	       "key: wrap-safe clamp across zero");
+}
+
+static struct gp_dm dm(unsigned miss, unsigned met, unsigned earned)
+{
+	struct gp_dm s = { .miss = (uint16_t)miss, .met = (uint16_t)met, .earned = (uint8_t)earned };
+
+	return s;
+}
+
+static int dm_is(const struct gp_dm *s, unsigned miss, unsigned met, unsigned earned)
+{
+	return s->miss == miss && s->met == met && s->earned == earned;
+}
+
+static void test_dm(void)
+{
+	struct gp_dm s;
+	int a, i, boosts = 0, recovers = 0;
+
+	s = dm(0, 5, 1);
+	a = gp_dm_record(&s, 1, 3, 16, 4);
+	tap_ok(a == GP_DM_NONE && dm_is(&s, 1, 0, 1), "dm: a miss below threshold; breaks the met streak");
+	s = dm(2, 0, 1);
+	a = gp_dm_record(&s, 1, 3, 16, 4);
+	tap_ok(a == GP_DM_BOOST && dm_is(&s, 0, 0, 2), "dm: threshold-th miss earns a level, streak restarts");
+	s = dm(2, 0, 3);
+	a = gp_dm_record(&s, 1, 3, 16, 0);
+	tap_ok(a == GP_DM_CAPPED && dm_is(&s, 0, 0, 3), "dm: no room: threshold reached, nothing earned");
+	s = dm(0, 0, 7);
+	a = gp_dm_record(&s, 1, 1, 16, 5);
+	tap_ok(a == GP_DM_CAPPED && s.earned == 7, "dm: earned never passes 7");
+	s = dm(0, 0, 0);
+	a = gp_dm_record(&s, 1, 0, 16, 5);
+	tap_ok(a == GP_DM_BOOST && s.earned == 1, "dm: threshold 0 acts as 1");
+	s = dm(0, 0, 0);
+	a = gp_dm_record(&s, 1, 1, 16, 5);
+	tap_ok(a == GP_DM_BOOST, "dm: threshold 1 boosts on the first miss");
+	s = dm(0xffff, 0, 0);
+	a = gp_dm_record(&s, 1, 64, 16, 0);
+	tap_ok(a == GP_DM_CAPPED && s.miss == 0, "dm: miss count saturates, does not wrap");
+
+	s = dm(2, 0, 0);
+	a = gp_dm_record(&s, 0, 3, 16, 4);
+	tap_ok(a == GP_DM_NONE && dm_is(&s, 0, 0, 0), "dm: a met deadline breaks the miss streak");
+	s = dm(0, 14, 2);
+	a = gp_dm_record(&s, 0, 3, 16, 4);
+	tap_ok(a == GP_DM_NONE && dm_is(&s, 0, 15, 2), "dm: met below recover");
+	a = gp_dm_record(&s, 0, 3, 16, 4);
+	tap_ok(a == GP_DM_RECOVER && dm_is(&s, 0, 0, 1), "dm: recover-th met gives one level back");
+	s = dm(0, 100, 2);
+	a = gp_dm_record(&s, 0, 3, 0, 4);
+	tap_ok(a == GP_DM_NONE && dm_is(&s, 0, 0, 2), "dm: recover 0 never gives back");
+	s = dm(0, 0, 1);
+	a = gp_dm_record(&s, 0, 3, 1, 4);
+	tap_ok(a == GP_DM_RECOVER && s.earned == 0, "dm: recover 1 gives back on the first met");
+	s = dm(0, 0xffff, 1);
+	a = gp_dm_record(&s, 0, 3, 1024, 4);
+	tap_ok(a == GP_DM_RECOVER && s.earned == 0, "dm: met count saturates at the top");
+
+	/* A run: 9 misses at threshold 3 earn 3 levels; 32 met at recover 16 give 2 back. */
+	s = dm(0, 0, 0);
+	for (i = 0; i < 9; i++)
+		boosts += gp_dm_record(&s, 1, 3, 16, gp_room(2, s.earned, 7)) == GP_DM_BOOST;
+	for (i = 0; i < 32; i++)
+		recovers += gp_dm_record(&s, 0, 3, 16, gp_room(2, s.earned, 7)) == GP_DM_RECOVER;
+	tap_ok(boosts == 3 && recovers == 2 && s.earned == 1,
+	       "dm: a run earns 3 levels and gives 2 back (boosts %d, recovers %d, earned %u)", boosts,
+	       recovers, s.earned);
+	/* The ratchet stops at the room: base 5, boost.max 7. */
+	s = dm(0, 0, 0);
+	for (i = 0, boosts = 0; i < 30; i++)
+		boosts += gp_dm_record(&s, 1, 3, 16, gp_room(5, s.earned, 7)) == GP_DM_BOOST;
+	tap_ok(boosts == 2 && s.earned == 2, "dm: earns only up to boost.max (%d levels)", boosts);
+}
+
+static void test_avg(void)
+{
+	uint64_t avg = 0;
+	int i;
+
+	tap_ok(gp_avg_update(0, 1234) == 1234, "avg: the first sample is taken as is");
+	tap_ok(gp_avg_update(800, 1600) == 900, "avg: moves 1/8 of the way up");
+	tap_ok(gp_avg_update(800, 0) == 700, "avg: moves 1/8 of the way down");
+	tap_ok(gp_avg_update(800, 800) == 800, "avg: a sample equal to the average keeps it");
+	tap_ok(gp_avg_update(800, 100000) == 800 + (3200 - 800) / 8,
+	       "avg: an outlier counts as 4x the average");
+	tap_ok(gp_avg_update(800, 3200) == 800 + (3200 - 800) / 8, "avg: exactly 4x is not clamped");
+	tap_ok(gp_avg_update(1000, 1004) == 1001, "avg: rounds to nearest (up)");
+	tap_ok(gp_avg_update(1000, 1003) == 1000, "avg: rounds to nearest (down)");
+	tap_ok(gp_avg_update(1000, 996) == 999, "avg: rounds to nearest going down");
+	tap_ok(gp_avg_update(UINT64_MAX / 2, UINT64_MAX) > UINT64_MAX / 2,
+	       "avg: no overflow in the outlier limit");
+
+	/* 1 ms period with one 200 ms sleep in it stays periodic. */
+	for (i = 0; i < 50; i++)
+		avg = gp_avg_update(avg, 1 * MS);
+	avg = gp_avg_update(avg, 200 * MS);
+	tap_ok(avg <= 3 * MS / 2, "avg: one 200 ms outlier moves a 1 ms period to %.3f ms",
+	       (double)avg / MS);
+	for (i = 0; i < 30; i++)
+		avg = gp_avg_update(avg, 1 * MS);
+	tap_ok(avg < 1 * MS + 20000, "avg: and it comes back (%.3f ms)", (double)avg / MS);
+	/* A real change of period is followed. */
+	for (i = 0; i < 60; i++)
+		avg = gp_avg_update(avg, 20 * MS);
+	tap_ok(avg > 19 * MS, "avg: a lasting change to 20 ms is followed (%.3f ms)", (double)avg / MS);
+}
+
+static void test_util_rm(void)
+{
+	tap_ok(!gp_util_ok(0, 0), "util: no period estimate is not ok");
+	tap_ok(gp_util_ok(0, 1 * MS), "util: idle task ok");
+	tap_ok(gp_util_ok(500000, 1 * MS), "util: exactly 50%% ok");
+	tap_ok(!gp_util_ok(500001, 1 * MS), "util: just over 50%% not ok");
+	tap_ok(!gp_util_ok(2 * MS, 1 * MS), "util: run above period not ok");
+	tap_ok(!gp_util_ok(UINT64_MAX, UINT64_MAX / 2), "util: huge values, no overflow");
+
+	tap_ok(gp_rm_decide(1 * MS, 50000, 4, 10 * MS, 0, 2) == GP_RM_YES,
+	       "rm: 1 kHz light sleeper gets +1");
+	tap_ok(gp_rm_decide(1 * MS, 50000, 3, 10 * MS, 0, 2) == GP_RM_NO, "rm: too few samples");
+	tap_ok(gp_rm_decide(10 * MS, 0, 4, 10 * MS, 0, 2) == GP_RM_YES, "rm: period exactly the limit");
+	tap_ok(gp_rm_decide(10 * MS + 1, 0, 4, 10 * MS, 0, 2) == GP_RM_NO, "rm: period just over the limit");
+	tap_ok(gp_rm_decide(0, 0, 9, 10 * MS, 0, 2) == GP_RM_NO, "rm: no period estimate");
+	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 1, 2) == GP_RM_YES, "rm: boost just below below_boost");
+	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 2, 2) == GP_RM_NO, "rm: boost equal to below_boost");
+	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 0, 0) == GP_RM_NO, "rm: below_boost 0 applies to none");
+	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 7, 8) == GP_RM_YES, "rm: below_boost 8 applies to all");
+	tap_ok(gp_rm_decide(1 * MS, 900000, 4, 10 * MS, 0, 2) == GP_RM_DENIED,
+	       "rm: 1 kHz task busy 90%% of its period is denied");
+	tap_ok(gp_rm_decide(1 * MS, 900000, 4, 10 * MS, 3, 2) == GP_RM_NO,
+	       "rm: a busy task above below_boost is just not eligible");
+}
+
+static void test_inherit_base_frame(void)
+{
+	uint8_t rb[GAMER_ROLE_COUNT] = { 7, 6, 6, 5, 5, 3, 2, 0 };
+	int r, frames = 0;
+
+	tap_ok(gp_inherit(0, 6, 7) == 6, "inherit: low waker borrows the wakee's boost");
+	tap_ok(gp_inherit(0, 6, 4) == 4, "inherit: capped by max_boost");
+	tap_ok(gp_inherit(4, 6, 4) == 0, "inherit: nothing above the waker after the cap");
+	tap_ok(gp_inherit(6, 6, 7) == 0, "inherit: equal boosts lend nothing");
+	tap_ok(gp_inherit(7, 2, 7) == 0, "inherit: a higher waker borrows nothing");
+	tap_ok(gp_inherit(0, 9, 9) == 7, "inherit: out of range clamps to 7");
+	tap_ok(gp_inherit(0, 5, 0) == 0, "inherit: max_boost 0 lends nothing");
+
+	tap_ok(gp_base(GAMER_ROLE_RENDER, GAMER_BOOST_FROM_ROLE, rb) == 6, "base: role's boost");
+	tap_ok(gp_base(GAMER_ROLE_RENDER, 2, rb) == 2, "base: explicit boost wins over the role");
+	tap_ok(gp_base(GAMER_ROLE_NONE, GAMER_BOOST_FROM_ROLE, rb) == 0, "base: no role, no boost");
+	tap_ok(gp_base(GAMER_ROLE_NONE, 7, rb) == 7, "base: explicit boost without a role");
+	tap_ok(gp_base(GAMER_ROLE_BACKGROUND, 8, rb) == 0, "base: boost 8 means from the role");
+	tap_ok(gp_base(GAMER_ROLE_COUNT, GAMER_BOOST_FROM_ROLE, rb) == 0, "base: unknown role");
+	rb[GAMER_ROLE_INPUT] = 200;
+	tap_ok(gp_base(GAMER_ROLE_INPUT, GAMER_BOOST_FROM_ROLE, rb) == 7, "base: role boost clamps to 7");
+
+	for (r = 0; r < 256; r++)
+		frames += gp_is_frame_role((uint32_t)r);
+	tap_ok(frames == 4 && gp_is_frame_role(GAMER_ROLE_RENDER) && gp_is_frame_role(GAMER_ROLE_GPU) &&
+		       gp_is_frame_role(GAMER_ROLE_COMPOSITOR) && gp_is_frame_role(GAMER_ROLE_GAME),
+	       "frame roles: exactly render, gpu, compositor, game");
+}
+
+/* ---- agreement with the BPF build ---------------------------------------- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* Random inputs biased toward the boundaries the functions care about. */
+static uint64_t pick(void)
+{
+	static const uint64_t edges[] = { 0, 1, 2, 3, 4, 6, 7, 8, 9, 15, 16, 64, 255, 256, 1023,
+					  1024, 0xffff, 1000000, 5000000, 10000000,
+					  UINT64_MAX / 4, UINT64_MAX / 2, UINT64_MAX - 1, UINT64_MAX };
+	uint64_t r = rnd();
+
+	switch (r % 4) {
+	case 0:
+		return edges[(r >> 8) % (sizeof(edges) / sizeof(edges[0]))];
+	case 1:
+		return (r >> 8) % 10;
+	case 2:
+		return (r >> 8) % 20000000;
+	default:
+		return rnd();
+	}
+}
+
+static int run_bpf(int fd, struct gamer_test_policy_args *a)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = a, .ctx_size_in = sizeof(*a));
+
+	if (bpf_prog_test_run_opts(fd, &opts))
+		return -1;
+	return (int)opts.retval;
+}
+
+static void test_agreement(void)
+{
+	struct sched s;
+	long cases[GTP_COUNT] = { 0 }, total = 0, bad = 0;
+	int fd, op, i, k;
+
+	if (!tap_ok(sched_load(&s, false) == 0, "BPF object loads (maps and test programs)"))
+		return;
+	fd = bpf_program__fd(s.skel->progs.gamer_test_policy);
+	for (i = 0; i < 60000; i++) {
+		struct gamer_test_policy_args h, b;
+
+		memset(&h, 0, sizeof(h));
+		h.op = (uint32_t)(i % GTP_COUNT);
+		for (k = 0; k < 8; k++)
+			h.in[k] = pick();
+		/* Keep the dm state inside its field widths, as the scheduler does. */
+		if (h.op == GTP_DM_RECORD) {
+			h.in[0] &= 0xffff;
+			h.in[1] &= 0xffff;
+			h.in[2] %= 8;
+			h.in[3] &= 1;
+		}
+		b = h;
+		if (gamer_test_policy_eval(&h) != 0 || run_bpf(fd, &b) != 0) {
+			bad++;
+			continue;
+		}
+		cases[h.op]++;
+		total++;
+		if (memcmp(h.out, b.out, sizeof(h.out)) != 0) {
+			if (bad++ < 5)
+				printf("# op %u in %llu %llu %llu %llu %llu %llu %llu: host %llu %llu, bpf %llu %llu\n",
+				       h.op, (unsigned long long)h.in[0], (unsigned long long)h.in[1],
+				       (unsigned long long)h.in[2], (unsigned long long)h.in[3],
+				       (unsigned long long)h.in[4], (unsigned long long)h.in[5],
+				       (unsigned long long)h.in[6], (unsigned long long)h.out[0],
+				       (unsigned long long)h.out[1], (unsigned long long)b.out[0],
+				       (unsigned long long)b.out[1]);
+		}
+	}
+	for (op = 0; op < GTP_COUNT; op++)
+		if (!cases[op])
+			bad++;
+	tap_ok(bad == 0 && total > 0,
+	       "BPF build agrees with the host build on %ld cases over %d functions (%ld disagree)",
+	       total, GTP_COUNT, bad);
+
+	/* An unknown op is refused by both: the dispatcher itself is checked. */
+	{
+		struct gamer_test_policy_args a = { .op = GTP_COUNT };
+
+		tap_ok(run_bpf(fd, &a) == -1 && gamer_test_policy_eval(&a) == -1,
+		       "unknown op refused by both builds");
+	}
+	sched_destroy(&s);
+}
+
+int main(void)
+{
+	test_effective();
+	test_room();
+	test_lag_budget_key();
+	test_dm();
+	test_avg();
+	test_util_rm();
+	test_inherit_base_frame();
+	if (geteuid() == 0)
+		test_agreement();
+	else
+		printf("# not root: the BPF agreement test needs root and is skipped\n");
+	return tap_done();
+}
