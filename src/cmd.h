@@ -32,6 +32,12 @@ int cmd_run(const struct run_opts *opts);
 int cmd_check(const struct paths *paths, char **files, int n_files);
 /* show [ID] [--json]: effective tunables read back from the kernel's maps. */
 int cmd_show(const struct paths *paths, const char *id, bool json);
+/*
+ * stats [--json]: the scheduler's counters per profile and in total. With
+ * watch_s > 0, a sample every watch_s seconds showing what changed, until
+ * SIGINT/SIGTERM or count samples (count <= 0: no limit).
+ */
+int cmd_stats(const struct paths *paths, bool json, double watch_s, long count);
 /* status [--json]: the scheduler, the daemon, its configuration and errors. */
 int cmd_status(const struct paths *paths, bool json);
 /* reload: ask the running daemon to read every file again (SIGHUP). */

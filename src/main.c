@@ -26,6 +26,8 @@ enum {
 	OPT_RUN_DIR,
 	OPT_NO_ATTACH,
 	OPT_JSON,
+	OPT_WATCH,
+	OPT_COUNT,
 };
 
 static const struct option long_options[] = {
@@ -38,6 +40,8 @@ static const struct option long_options[] = {
 	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 	{ "no-attach", no_argument, NULL, OPT_NO_ATTACH },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "watch", optional_argument, NULL, OPT_WATCH },
+	{ "count", required_argument, NULL, OPT_COUNT },
 	/* Test only: not in --help; see docs/TESTING.md. */
 	{ "test-error-after", required_argument, NULL, OPT_TEST_ERROR_AFTER },
 	{ NULL, 0, NULL, 0 },
@@ -57,6 +61,8 @@ static void usage(FILE *out)
 		"                  (no root needed); exit 0 when valid, 1 when not\n"
 		"  show [ID]       the effective tunables of every profile (or one), read\n"
 		"                  back from the running daemon's kernel maps\n"
+		"  stats           the scheduler's counters per profile and in total, read\n"
+		"                  from the running daemon's kernel maps\n"
 		"  status          the scheduler, the daemon, its profiles and any file that\n"
 		"                  failed to validate\n"
 		"  reload          ask the running daemon to read every file again\n"
@@ -64,11 +70,17 @@ static void usage(FILE *out)
 		"Options:\n"
 		"      --config-dir=DIR   scx_gamer.yaml and the admin's profiles/ (default %s)\n"
 		"      --profile-dir=DIR  shipped profiles (default %s)\n"
-		"      --pin-dir=DIR      where run pins the maps show reads (default %s)\n"
+		"      --pin-dir=DIR      where run pins the maps show and stats read\n"
+		"                         (default %s)\n"
 		"      --run-dir=DIR      the daemon's pid and status files (default %s)\n"
 		"      --no-attach        run: push the configuration to the maps but do not\n"
 		"                         attach the scheduler (any kernel with BPF)\n"
-		"      --json             show, status: JSON output\n"
+		"      --json             show, stats, status: JSON output (stats --watch:\n"
+		"                         one object per line)\n"
+		"      --watch[=SECONDS]  stats: a sample every SECONDS (default 1, 0.01 to\n"
+		"                         3600) showing the change since the last one,\n"
+		"                         until SIGINT or SIGTERM\n"
+		"      --count=N          stats: stop after N samples (implies --watch)\n"
 		"  -v, --verbose          more output; libbpf's debug messages (verifier logs)\n"
 		"  -h, --help             show this help and exit\n"
 		"  -V, --version          show the version and exit\n"
@@ -100,6 +112,37 @@ static int parse_ms(const char *arg, long *out)
 	return 0;
 }
 
+/* --watch: seconds, decimals allowed; short enough to read, long enough to matter. */
+#define WATCH_MIN_S 0.01
+#define WATCH_MAX_S 3600.0
+
+static int parse_seconds(const char *arg, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	/* Written as a negated range so that NaN fails too. */
+	if (errno || end == arg || *end || !(v >= WATCH_MIN_S && v <= WATCH_MAX_S))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_count(const char *arg, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 1)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct run_opts run = {
@@ -111,7 +154,9 @@ int main(int argc, char **argv)
 		},
 		.test_error_after_ms = -1,
 	};
-	bool json = false;
+	bool json = false, watch_bare = false;
+	double watch_s = 0;
+	long count = 0;
 	const char *cmd;
 	int c;
 
@@ -145,6 +190,23 @@ int main(int argc, char **argv)
 		case OPT_JSON:
 			json = true;
 			break;
+		case OPT_WATCH:
+			watch_bare = !optarg;
+			if (!optarg) {
+				watch_s = 1.0;
+			} else if (parse_seconds(optarg, &watch_s)) {
+				log_error("--watch needs seconds from %g to %g, got '%s'", WATCH_MIN_S,
+					  WATCH_MAX_S, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_COUNT:
+			if (parse_count(optarg, &count)) {
+				log_error("--count needs a number of samples (1 or more), got '%s'",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case OPT_TEST_ERROR_AFTER:
 			if (parse_ms(optarg, &run.test_error_after_ms)) {
 				log_error("--test-error-after needs milliseconds, got '%s'", optarg);
@@ -158,6 +220,10 @@ int main(int argc, char **argv)
 	}
 
 	cmd = optind < argc ? argv[optind++] : "run";
+	if ((watch_s > 0 || count > 0) && strcmp(cmd, "stats") != 0) {
+		log_error("--watch and --count are options of stats only");
+		return EXIT_USAGE;
+	}
 	libbpf_set_print(libbpf_print);
 
 	if (strcmp(cmd, "check") == 0)
@@ -170,11 +236,19 @@ int main(int argc, char **argv)
 		return cmd_show(&run.paths, optind < argc ? argv[optind] : NULL, json);
 	}
 	if (optind < argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
+		/* getopt does not take an optional argument from the next word. */
+		if (watch_bare && strtod(argv[optind], NULL) > 0)
+			log_error("unexpected argument '%s' (write --watch=%s)", argv[optind],
+				  argv[optind]);
+		else
+			log_error("unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(&run);
+	if (strcmp(cmd, "stats") == 0)
+		return cmd_stats(&run.paths, json, count > 0 && watch_s <= 0 ? 1.0 : watch_s,
+				 count);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(&run.paths, json);
 	if (strcmp(cmd, "reload") == 0)

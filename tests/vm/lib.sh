@@ -70,3 +70,79 @@ wait_for() {
 try_wait_for() {
 	(wait_for "$@") >/dev/null
 }
+
+# ---- policy tests ------------------------------------------------------------
+# The daemon's configuration directory and a shipped-profile directory for a test.
+POLICY_ETC=/tmp/etc
+POLICY_SHIPPED=/tmp/shipped
+
+# policy_start: write an empty daemon file, start the daemon, wait until attached.
+# Sets $daemon_pid and $seq0 (enable_seq at attach).
+policy_start() {
+	mkdir -p "$POLICY_ETC/profiles" "$POLICY_SHIPPED"
+	printf 'schema: 1\nlog_level: info\n' >"$POLICY_ETC/scx_gamer.yaml"
+	scx_gamer --config-dir "$POLICY_ETC" --profile-dir "$POLICY_SHIPPED" run >/tmp/daemon.log 2>&1 &
+	daemon_pid=$!
+	show_on_fail /tmp/daemon.log
+	wait_for /sys/kernel/sched_ext/state enabled 100
+	seq0=$(read_file /sys/kernel/sched_ext/enable_seq)
+}
+
+# policy_stop: the scheduler stayed attached all along; stop the daemon cleanly.
+policy_stop() {
+	expect_content /sys/kernel/sched_ext/state enabled
+	expect_eq "$(read_file /sys/kernel/sched_ext/enable_seq)" "$seq0" "enable_seq (never re-attached)"
+	kill -INT "$daemon_pid"
+	wait "$daemon_pid" && _rc=0 || _rc=$?
+	expect_eq "$_rc" 0 "daemon exit status"
+}
+
+# put_profile ID BODY: (re)write a profile atomically; BODY is printf-expanded
+# YAML for everything after the match list.
+put_profile() {
+	printf "schema: 1\nmatch:\n  - comm: \"no-such-comm\"\n$2" >"$POLICY_ETC/profiles/.$1.tmp"
+	mv "$POLICY_ETC/profiles/.$1.tmp" "$POLICY_ETC/profiles/$1.yaml"
+}
+
+# wait_tunable ID KEY VALUE: until the kernel's maps hold VALUE for KEY (10 s).
+wait_tunable() {
+	_n=0
+	while :; do
+		_v=$(scx_gamer --config-dir "$POLICY_ETC" --profile-dir "$POLICY_SHIPPED" show "$1" 2>/dev/null |
+			awk -v k="$2" '$1 == k { print $2 }')
+		[ "$_v" = "$3" ] && break
+		[ "$_n" -ge 100 ] && fail "profile $1: $2 is '$_v', expected '$3'"
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+	# Tasks pick an edit up at their next scheduling event; let in-flight ones pass.
+	sleep 0.5
+}
+
+# counter ID NAME: a profile's counter, summed over CPUs (scx_gamer stats --json).
+counter() {
+	scx_gamer stats --json | tr -d ' \n\t' | sed 's/"total":.*//; s/{"slot"/\n{"slot"/g' |
+		grep "\"id\":\"$1\"" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" | head -n 1
+}
+
+# snap ID NAME...: prints "NAME=VALUE ..." for the profile's counters.
+snap() {
+	_id=$1
+	shift
+	_j=$(scx_gamer stats --json | tr -d ' \n\t' | sed 's/"total":.*//; s/{"slot"/\n{"slot"/g' |
+		grep "\"id\":\"$_id\"")
+	[ -n "$_j" ] || fail "no counters for profile '$_id' in scx_gamer stats"
+	for _c in "$@"; do
+		_v=$(printf '%s\n' "$_j" | sed -n "s/.*\"$_c\":\([0-9]*\).*/\1/p" | head -n 1)
+		[ -n "$_v" ] || fail "no counter '$_c' for profile '$_id'"
+		printf '%s=%s ' "$_c" "$_v"
+	done
+	echo
+}
+
+# delta BEFORE AFTER NAME: AFTER's NAME minus BEFORE's (outputs of snap).
+delta() {
+	_a=$(printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$3=//p")
+	_b=$(printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$3=//p")
+	echo $((_b - _a))
+}
