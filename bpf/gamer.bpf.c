@@ -64,7 +64,8 @@
  * period <= rate_monotonic.period whose boost without this +1 is below
  * below_boost gets +1 for this wake-up - unless its run time is over 50% of
  * its period: a task that wakes often but computes most of the time gains
- * nothing (counted as rm_util_denied).
+ * nothing (counted as rm_util_denied). A task refused so must come down to
+ * 25% before it gains again (hysteresis: a noisy estimate does not flicker).
  *
  * Placement. With numa: true, frame-pipeline roles (render, gpu, compositor,
  * game) go to an idle CPU of the node they last ran on (prev CPU first), then
@@ -192,6 +193,7 @@ struct task_ctx {
 	u8 class_boost; /* explicit base boost or GAMER_BOOST_FROM_ROLE */
 	u8 valid;       /* class read at least once */
 	u8 rm;          /* rate-monotonic +1 granted at the last wake-up */
+	u8 rm_busy;     /* refused it for utilisation last time */
 	u16 rm_samples; /* period samples taken */
 	struct gp_dm dm;
 	u32 inh_boost;  /* boost lent to this task ... */
@@ -498,12 +500,15 @@ void BPF_STRUCT_OPS(gamer_runnable, struct task_struct *p, u64 enq_flags)
 	if (tc->t.rm_enabled) {
 		u32 without = gp_effective(base_of(tc), dm_earned(tc), tc->t.boost_max, 0);
 		int r = gp_rm_decide(tc->period_avg, tc->run_avg, tc->rm_samples,
-				     tc->t.rm_period_ns, without, tc->t.rm_below_boost);
+				     tc->t.rm_period_ns, without, tc->t.rm_below_boost,
+				     tc->rm_busy);
 
 		if (r == GP_RM_YES) {
 			tc->rm = 1;
+			tc->rm_busy = 0;
 			count(tc->slot, GAMER_CNT_RM_BOOSTS);
 		} else if (r == GP_RM_DENIED) {
+			tc->rm_busy = 1;
 			count(tc->slot, GAMER_CNT_RM_UTIL_DENIED);
 		}
 	}

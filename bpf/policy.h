@@ -23,8 +23,11 @@ _Static_assert(GAMER_ROLE_COUNT == 8, "gp_base masks role with 7");
 #define GP_LEVELS (GAMER_BOOST_MAX + 1)
 /* Rate-monotonic: a task needs this many period samples before it counts. */
 #define GP_RM_MIN_SAMPLES 4
-/* ... and must be idle for more than this share of its period. */
+/* ... and must be idle for more than this share of its period; a task found
+ * busier must come down to GP_RM_UTIL_RESUME_PCT before it gains again, so
+ * a busy task whose estimate wobbles around the limit does not flicker. */
 #define GP_RM_UTIL_MAX_PCT 50
+#define GP_RM_UTIL_RESUME_PCT 25
 /* Period and run-time averages: weight of a new sample is 1/GP_EWMA_DIV. */
 #define GP_EWMA_DIV 8
 /* A sample above GP_OUTLIER_MUL x the average counts as that much. */
@@ -179,14 +182,13 @@ static __always_inline __u64 gp_avg_update(__u64 avg, __u64 sample)
 	return avg - (avg - sample + GP_EWMA_DIV / 2) / GP_EWMA_DIV;
 }
 
-/* Busy for at most GP_RM_UTIL_MAX_PCT of its period (run_avg / period_avg). */
-static __always_inline int gp_util_ok(__u64 run_avg, __u64 period_avg)
+/* Busy for at most pct percent of its period (run_avg / period_avg). */
+static __always_inline int gp_util_ok(__u64 run_avg, __u64 period_avg, __u32 pct)
 {
 	if (!period_avg)
 		return 0;
 	/* run * 100 <= period * pct, as run <= floor(period * pct / 100): no overflow */
-	return run_avg <= period_avg / 100 * GP_RM_UTIL_MAX_PCT +
-				  period_avg % 100 * GP_RM_UTIL_MAX_PCT / 100;
+	return run_avg <= period_avg / 100 * pct + period_avg % 100 * pct / 100;
 }
 
 enum gp_rm_result {
@@ -199,16 +201,19 @@ enum gp_rm_result {
  * Rate-monotonic: a task whose average wake period is at most period_limit
  * (after GP_RM_MIN_SAMPLES samples) and whose boost without this +1 is below
  * below_boost earns +1, unless it is busy for more than GP_RM_UTIL_MAX_PCT
- * of its period.
+ * of its period - or, if it was refused for that last time (was_busy), for
+ * more than GP_RM_UTIL_RESUME_PCT.
  */
 static __always_inline int gp_rm_decide(__u64 period_avg, __u64 run_avg, __u32 samples,
-					__u64 period_limit, __u32 boost, __u32 below_boost)
+					__u64 period_limit, __u32 boost, __u32 below_boost,
+					int was_busy)
 {
 	if (samples < GP_RM_MIN_SAMPLES || !period_avg || period_avg > period_limit)
 		return GP_RM_NO;
 	if (boost >= below_boost)
 		return GP_RM_NO;
-	if (!gp_util_ok(run_avg, period_avg))
+	if (!gp_util_ok(run_avg, period_avg,
+			was_busy ? GP_RM_UTIL_RESUME_PCT : GP_RM_UTIL_MAX_PCT))
 		return GP_RM_DENIED;
 	return GP_RM_YES;
 }

@@ -185,27 +185,38 @@ static void test_avg(void)
 
 static void test_util_rm(void)
 {
-	tap_ok(!gp_util_ok(0, 0), "util: no period estimate is not ok");
-	tap_ok(gp_util_ok(0, 1 * MS), "util: idle task ok");
-	tap_ok(gp_util_ok(500000, 1 * MS), "util: exactly 50%% ok");
-	tap_ok(!gp_util_ok(500001, 1 * MS), "util: just over 50%% not ok");
-	tap_ok(!gp_util_ok(2 * MS, 1 * MS), "util: run above period not ok");
-	tap_ok(!gp_util_ok(UINT64_MAX, UINT64_MAX / 2), "util: huge values, no overflow");
+	tap_ok(!gp_util_ok(0, 0, 50), "util: no period estimate is not ok");
+	tap_ok(gp_util_ok(0, 1 * MS, 50), "util: idle task ok");
+	tap_ok(gp_util_ok(500000, 1 * MS, 50), "util: exactly 50%% ok");
+	tap_ok(!gp_util_ok(500001, 1 * MS, 50), "util: just over 50%% not ok");
+	tap_ok(gp_util_ok(250000, 1 * MS, 25) && !gp_util_ok(250001, 1 * MS, 25),
+	       "util: the 25%% boundary");
+	tap_ok(gp_util_ok(330, 1001, 33) && !gp_util_ok(331, 1001, 33),
+	       "util: floor(period x pct / 100) exactly (1001 x 33%% = 330.33)");
+	tap_ok(!gp_util_ok(2 * MS, 1 * MS, 50), "util: run above period not ok");
+	tap_ok(!gp_util_ok(UINT64_MAX, UINT64_MAX / 2, 50), "util: huge values, no overflow");
+	tap_ok(gp_util_ok(UINT64_MAX / 2, UINT64_MAX, 50), "util: half of the largest period ok");
 
-	tap_ok(gp_rm_decide(1 * MS, 50000, 4, 10 * MS, 0, 2) == GP_RM_YES,
+	tap_ok(gp_rm_decide(1 * MS, 50000, 4, 10 * MS, 0, 2, 0) == GP_RM_YES,
 	       "rm: 1 kHz light sleeper gets +1");
-	tap_ok(gp_rm_decide(1 * MS, 50000, 3, 10 * MS, 0, 2) == GP_RM_NO, "rm: too few samples");
-	tap_ok(gp_rm_decide(10 * MS, 0, 4, 10 * MS, 0, 2) == GP_RM_YES, "rm: period exactly the limit");
-	tap_ok(gp_rm_decide(10 * MS + 1, 0, 4, 10 * MS, 0, 2) == GP_RM_NO, "rm: period just over the limit");
-	tap_ok(gp_rm_decide(0, 0, 9, 10 * MS, 0, 2) == GP_RM_NO, "rm: no period estimate");
-	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 1, 2) == GP_RM_YES, "rm: boost just below below_boost");
-	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 2, 2) == GP_RM_NO, "rm: boost equal to below_boost");
-	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 0, 0) == GP_RM_NO, "rm: below_boost 0 applies to none");
-	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 7, 8) == GP_RM_YES, "rm: below_boost 8 applies to all");
-	tap_ok(gp_rm_decide(1 * MS, 900000, 4, 10 * MS, 0, 2) == GP_RM_DENIED,
+	tap_ok(gp_rm_decide(1 * MS, 50000, 3, 10 * MS, 0, 2, 0) == GP_RM_NO, "rm: too few samples");
+	tap_ok(gp_rm_decide(10 * MS, 0, 4, 10 * MS, 0, 2, 0) == GP_RM_YES, "rm: period exactly the limit");
+	tap_ok(gp_rm_decide(10 * MS + 1, 0, 4, 10 * MS, 0, 2, 0) == GP_RM_NO, "rm: period just over the limit");
+	tap_ok(gp_rm_decide(0, 0, 9, 10 * MS, 0, 2, 0) == GP_RM_NO, "rm: no period estimate");
+	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 1, 2, 0) == GP_RM_YES, "rm: boost just below below_boost");
+	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 2, 2, 0) == GP_RM_NO, "rm: boost equal to below_boost");
+	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 0, 0, 0) == GP_RM_NO, "rm: below_boost 0 applies to none");
+	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 7, 8, 0) == GP_RM_YES, "rm: below_boost 8 applies to all");
+	tap_ok(gp_rm_decide(1 * MS, 900000, 4, 10 * MS, 0, 2, 0) == GP_RM_DENIED,
 	       "rm: 1 kHz task busy 90%% of its period is denied");
-	tap_ok(gp_rm_decide(1 * MS, 900000, 4, 10 * MS, 3, 2) == GP_RM_NO,
+	tap_ok(gp_rm_decide(1 * MS, 900000, 4, 10 * MS, 3, 2, 0) == GP_RM_NO,
 	       "rm: a busy task above below_boost is just not eligible");
+	tap_ok(gp_rm_decide(1 * MS, 400000, 4, 10 * MS, 0, 2, 1) == GP_RM_DENIED,
+	       "rm: once refused, 40%% busy is still refused");
+	tap_ok(gp_rm_decide(1 * MS, 250000, 4, 10 * MS, 0, 2, 1) == GP_RM_YES,
+	       "rm: once refused, 25%% busy gains again");
+	tap_ok(gp_rm_decide(1 * MS, 400000, 4, 10 * MS, 0, 2, 0) == GP_RM_YES,
+	       "rm: never refused, 40%% busy gains");
 }
 
 static void test_inherit_base_frame(void)
