@@ -51,17 +51,25 @@ enum gamer_compat {
  * Thread roles (profile `roles:` and `threads:` rules). The order is the
  * contract between the daemon and the scheduler, not the YAML order.
  */
+#define GAMER_ROLES(X)              \
+	X(INPUT, "input")           \
+	X(RENDER, "render")         \
+	X(GPU, "gpu")               \
+	X(COMPOSITOR, "compositor") \
+	X(AUDIO, "audio")           \
+	X(GAME, "game")             \
+	X(NETWORK, "network")       \
+	X(BACKGROUND, "background")
+
 enum gamer_role {
-	GAMER_ROLE_INPUT,
-	GAMER_ROLE_RENDER,
-	GAMER_ROLE_GPU,
-	GAMER_ROLE_COMPOSITOR,
-	GAMER_ROLE_AUDIO,
-	GAMER_ROLE_GAME,
-	GAMER_ROLE_NETWORK,
-	GAMER_ROLE_BACKGROUND,
+#define GAMER_ROLE_ENUM(id, name) GAMER_ROLE_##id,
+	GAMER_ROLES(GAMER_ROLE_ENUM)
+#undef GAMER_ROLE_ENUM
 	GAMER_ROLE_COUNT,
 };
+
+/* Userspace: static const char *const names[] = { GAMER_ROLES(GAMER_ROLE_NAME) }; */
+#define GAMER_ROLE_NAME(id, name) [GAMER_ROLE_##id] = name,
 
 /* Highest boost level; boosts are 0..GAMER_BOOST_MAX. */
 #define GAMER_BOOST_MAX 7

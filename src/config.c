@@ -99,16 +99,7 @@ static const struct tunable_def tunable_defs[TF_COUNT] = {
 
 _Static_assert(TF_COUNT <= 32, "tunables_block.set holds one bit per field");
 
-static const char *const role_names[GAMER_ROLE_COUNT] = {
-	[GAMER_ROLE_INPUT] = "input",
-	[GAMER_ROLE_RENDER] = "render",
-	[GAMER_ROLE_GPU] = "gpu",
-	[GAMER_ROLE_COMPOSITOR] = "compositor",
-	[GAMER_ROLE_AUDIO] = "audio",
-	[GAMER_ROLE_GAME] = "game",
-	[GAMER_ROLE_NETWORK] = "network",
-	[GAMER_ROLE_BACKGROUND] = "background",
-};
+static const char *const role_names[GAMER_ROLE_COUNT] = { GAMER_ROLES(GAMER_ROLE_NAME) };
 
 static const char *const log_level_names[] = {
 	[LOG_ERROR] = "error",

@@ -84,16 +84,7 @@ static const char *const mode_names[MODE_COUNT] = {
 	[MODE_MUTEX] = "mutex", [MODE_FRAME] = "frame",
 };
 
-static const char *const role_names[GAMER_ROLE_COUNT] = {
-	[GAMER_ROLE_INPUT] = "input",
-	[GAMER_ROLE_RENDER] = "render",
-	[GAMER_ROLE_GPU] = "gpu",
-	[GAMER_ROLE_COMPOSITOR] = "compositor",
-	[GAMER_ROLE_AUDIO] = "audio",
-	[GAMER_ROLE_GAME] = "game",
-	[GAMER_ROLE_NETWORK] = "network",
-	[GAMER_ROLE_BACKGROUND] = "background",
-};
+static const char *const role_names[GAMER_ROLE_COUNT] = { GAMER_ROLES(GAMER_ROLE_NAME) };
 
 static struct {
 	const char *pin_dir;
