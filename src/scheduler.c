@@ -206,6 +206,20 @@ int sched_attach(struct sched *s)
 	char ops_name[128];
 	int err;
 
+	/*
+	 * Futex hand-offs for inheritance, traced before the scheduler starts so
+	 * that it has them from its first wake-up; it works without them.
+	 */
+	s->futex_enter = bpf_program__attach(s->skel->progs.gamer_futex_wake_enter);
+	s->futex_exit = s->futex_enter ?
+				bpf_program__attach(s->skel->progs.gamer_futex_wake_exit) : NULL;
+	if (!s->futex_enter || !s->futex_exit) {
+		log_warn("cannot trace futex_wake() on this kernel (%s): futex wake-ups (mutexes) get no boost inheritance",
+			 strerror(errno));
+		bpf_link__destroy(s->futex_enter);
+		s->futex_enter = NULL;
+	}
+
 	ops = bpf_object__find_map_by_name(s->skel->obj, "gamer_ops");
 	s->link = bpf_map__attach_struct_ops(ops);
 	if (!s->link) {
@@ -221,16 +235,6 @@ int sched_attach(struct sched *s)
 		return err;
 	}
 
-	/* Futex hand-offs for inheritance; the scheduler works without them. */
-	s->futex_enter = bpf_program__attach(s->skel->progs.gamer_futex_wake_enter);
-	s->futex_exit = s->futex_enter ?
-				bpf_program__attach(s->skel->progs.gamer_futex_wake_exit) : NULL;
-	if (!s->futex_enter || !s->futex_exit) {
-		log_warn("cannot trace futex_wake() on this kernel (%s): futex wake-ups (mutexes) get no boost inheritance",
-			 strerror(errno));
-		bpf_link__destroy(s->futex_enter);
-		s->futex_enter = NULL;
-	}
 	return 0;
 }
 

@@ -146,3 +146,14 @@ delta() {
 	_b=$(printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$3=//p")
 	echo $((_b - _a))
 }
+
+# wait_for_line FILE TEXT TIMEOUT_DS: until FILE has a line containing TEXT.
+# The daemon logs an event a moment after the kernel shows it.
+wait_for_line() {
+	_n=0
+	until grep -qF "$2" "$1" 2>/dev/null; do
+		[ "$_n" -ge "$3" ] && fail "$1 never said: $2"
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+}
