@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
 
 kernel=
-timeout=300
+timeout=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) [ $# -ge 2 ] || usage; kernel=$2; shift 2 ;;
@@ -36,9 +36,6 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# -eq 1 ] || usage
-case $timeout in
-'' | *[!0-9]*) die "parse arguments: --timeout wants whole seconds, got '$timeout'" ;;
-esac
 
 case $1 in
 */* | *.vm) test_path=$1 ;;
@@ -47,6 +44,12 @@ esac
 [ -f "$test_path" ] || die "find test $1: no file $test_path"
 test_name=$(basename "$test_path")
 test_name=${test_name%.vm}
+# Default: the test's own "# vm-timeout: SECONDS" line, else 300 s.
+[ -n "$timeout" ] || timeout=$(sed -n 's/^# vm-timeout: *\([0-9]*\) *$/\1/p' "$test_path" | head -n 1)
+timeout=${timeout:-300}
+case $timeout in
+'' | *[!0-9]*) die "parse arguments: --timeout wants whole seconds, got '$timeout'" ;;
+esac
 
 builddir=$(cd "${BUILDDIR:-.}" && pwd) || die "enter BUILDDIR ${BUILDDIR:-.}: no such directory"
 qemu=${QEMU:-qemu-system-x86_64}
