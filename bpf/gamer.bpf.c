@@ -60,11 +60,13 @@
  * task's period estimate (an exponentially weighted mean, new sample 1/8,
  * a sample above 4x the mean counts as 4x: one long sleep cannot make a
  * periodic task look aperiodic), and each completed burst (wake-up to sleep)
- * updates its run-time mean the same way. After 4 samples, a task with
- * period <= rate_monotonic.period whose boost without this +1 is below
- * below_boost gets +1 for this wake-up - unless its run time is over 50% of
- * its period: a task that wakes often but computes most of the time gains
- * nothing (counted as rm_util_denied). A task refused so must come down to
+ * updates its run-time mean the same way, as does each sleep its sleep-time
+ * mean. After 4 samples, a task with period <= rate_monotonic.period whose
+ * boost without this +1 is below below_boost gets +1 for this wake-up -
+ * unless it runs over 50% of the time it is not kept waiting
+ * (run / (run + sleep)): a task that wakes often but computes most of the
+ * time gains nothing (counted as rm_util_denied), even when others keep it
+ * queued so long that its wake-ups space out. A task refused so must come down to
  * 25% before it gains again (hysteresis: a noisy estimate does not flicker).
  *
  * Placement. With numa: true, frame-pipeline roles (render, gpu, compositor,
@@ -202,6 +204,8 @@ struct task_ctx {
 	u64 last_wake;
 	u64 period_avg;
 	u64 run_avg;    /* CPU time per burst */
+	u64 sleep_avg;  /* time asleep between bursts */
+	u64 sleep_start;
 	u64 burst_run;  /* CPU time of the burst so far */
 	u64 run_start;  /* when it last started running */
 };
@@ -495,13 +499,16 @@ void BPF_STRUCT_OPS(gamer_runnable, struct task_struct *p, u64 enq_flags)
 			tc->rm_samples++;
 	}
 	tc->last_wake = now;
+	if (tc->sleep_start && vtime_before(tc->sleep_start, now))
+		tc->sleep_avg = gp_avg_update(tc->sleep_avg, now - tc->sleep_start);
+	tc->sleep_start = 0;
 
 	tc->rm = 0;
 	if (tc->t.rm_enabled) {
 		u32 without = gp_effective(base_of(tc), dm_earned(tc), tc->t.boost_max, 0);
-		int r = gp_rm_decide(tc->period_avg, tc->run_avg, tc->rm_samples,
-				     tc->t.rm_period_ns, without, tc->t.rm_below_boost,
-				     tc->rm_busy);
+		int r = gp_rm_decide(tc->period_avg, tc->run_avg, tc->sleep_avg,
+				     tc->rm_samples, tc->t.rm_period_ns, without,
+				     tc->t.rm_below_boost, tc->rm_busy);
 
 		if (r == GP_RM_YES) {
 			tc->rm = 1;
@@ -620,6 +627,7 @@ void BPF_STRUCT_OPS(gamer_stopping, struct task_struct *p, bool runnable)
 	if (!runnable) {
 		tc->run_avg = gp_avg_update(tc->run_avg, tc->burst_run);
 		tc->burst_run = 0;
+		tc->sleep_start = now;
 	}
 }
 

@@ -201,19 +201,23 @@ enum gp_rm_result {
  * Rate-monotonic: a task whose average wake period is at most period_limit
  * (after GP_RM_MIN_SAMPLES samples) and whose boost without this +1 is below
  * below_boost earns +1, unless it is busy for more than GP_RM_UTIL_MAX_PCT
- * of its period - or, if it was refused for that last time (was_busy), for
- * more than GP_RM_UTIL_RESUME_PCT.
+ * of the time it is not kept waiting - run / (run + sleep), so time spent
+ * queued behind others does not make a busy task look idle - or, if it was
+ * refused for that last time (was_busy), for more than GP_RM_UTIL_RESUME_PCT.
  */
-static __always_inline int gp_rm_decide(__u64 period_avg, __u64 run_avg, __u32 samples,
-					__u64 period_limit, __u32 boost, __u32 below_boost,
-					int was_busy)
+static __always_inline int gp_rm_decide(__u64 period_avg, __u64 run_avg, __u64 sleep_avg,
+					__u32 samples, __u64 period_limit, __u32 boost,
+					__u32 below_boost, int was_busy)
 {
+	__u64 cycle = run_avg + sleep_avg;
+
+	if (cycle < run_avg) /* overflow */
+		cycle = ~0ULL;
 	if (samples < GP_RM_MIN_SAMPLES || !period_avg || period_avg > period_limit)
 		return GP_RM_NO;
 	if (boost >= below_boost)
 		return GP_RM_NO;
-	if (!gp_util_ok(run_avg, period_avg,
-			was_busy ? GP_RM_UTIL_RESUME_PCT : GP_RM_UTIL_MAX_PCT))
+	if (!gp_util_ok(run_avg, cycle, was_busy ? GP_RM_UTIL_RESUME_PCT : GP_RM_UTIL_MAX_PCT))
 		return GP_RM_DENIED;
 	return GP_RM_YES;
 }

@@ -19,7 +19,8 @@ enum gamer_test_policy_op {
 			 * out: action, miss, met, earned */
 	GTP_AVG,        /* in: avg, sample */
 	GTP_UTIL_OK,    /* in: run_avg, period_avg, pct */
-	GTP_RM,         /* in: period_avg, run_avg, samples, limit, boost, below, was_busy */
+	GTP_RM,         /* in: period_avg, run_avg, sleep_avg, samples, limit, boost, below,
+			 * was_busy */
 	GTP_INHERIT,    /* in: waker_eff, wakee_eff, max_boost */
 	GTP_BASE,       /* in: role, class_boost, role_boost[8] packed in in[2] */
 	GTP_FRAME,      /* in: role */
@@ -73,8 +74,8 @@ static __always_inline int gamer_test_policy_eval(struct gamer_test_policy_args 
 		a->out[0] = (__u64)gp_util_ok(i0, i1, (__u32)i2);
 		return 0;
 	case GTP_RM:
-		a->out[0] = (__u64)gp_rm_decide(i0, i1, (__u32)i2, i3, (__u32)i4, (__u32)i5,
-						(int)(i6 & 1));
+		a->out[0] = (__u64)gp_rm_decide(i0, i1, i2, (__u32)i3, i4, (__u32)i5, (__u32)i6,
+						(int)(a->in[7] & 1));
 		return 0;
 	case GTP_INHERIT:
 		a->out[0] = gp_inherit((__u32)i0, (__u32)i1, (__u32)i2);

@@ -197,26 +197,32 @@ static void test_util_rm(void)
 	tap_ok(!gp_util_ok(UINT64_MAX, UINT64_MAX / 2, 50), "util: huge values, no overflow");
 	tap_ok(gp_util_ok(UINT64_MAX / 2, UINT64_MAX, 50), "util: half of the largest period ok");
 
-	tap_ok(gp_rm_decide(1 * MS, 50000, 4, 10 * MS, 0, 2, 0) == GP_RM_YES,
+	tap_ok(gp_rm_decide(1 * MS, 50000, 1 * MS - 50000, 4, 10 * MS, 0, 2, 0) == GP_RM_YES,
 	       "rm: 1 kHz light sleeper gets +1");
-	tap_ok(gp_rm_decide(1 * MS, 50000, 3, 10 * MS, 0, 2, 0) == GP_RM_NO, "rm: too few samples");
-	tap_ok(gp_rm_decide(10 * MS, 0, 4, 10 * MS, 0, 2, 0) == GP_RM_YES, "rm: period exactly the limit");
-	tap_ok(gp_rm_decide(10 * MS + 1, 0, 4, 10 * MS, 0, 2, 0) == GP_RM_NO, "rm: period just over the limit");
-	tap_ok(gp_rm_decide(0, 0, 9, 10 * MS, 0, 2, 0) == GP_RM_NO, "rm: no period estimate");
-	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 1, 2, 0) == GP_RM_YES, "rm: boost just below below_boost");
-	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 2, 2, 0) == GP_RM_NO, "rm: boost equal to below_boost");
-	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 0, 0, 0) == GP_RM_NO, "rm: below_boost 0 applies to none");
-	tap_ok(gp_rm_decide(1 * MS, 0, 4, 10 * MS, 7, 8, 0) == GP_RM_YES, "rm: below_boost 8 applies to all");
-	tap_ok(gp_rm_decide(1 * MS, 900000, 4, 10 * MS, 0, 2, 0) == GP_RM_DENIED,
+	tap_ok(gp_rm_decide(1 * MS, 50000, 1 * MS - 50000, 3, 10 * MS, 0, 2, 0) == GP_RM_NO, "rm: too few samples");
+	tap_ok(gp_rm_decide(10 * MS, 0, 10 * MS, 4, 10 * MS, 0, 2, 0) == GP_RM_YES, "rm: period exactly the limit");
+	tap_ok(gp_rm_decide(10 * MS + 1, 0, 10 * MS + 1, 4, 10 * MS, 0, 2, 0) == GP_RM_NO, "rm: period just over the limit");
+	tap_ok(gp_rm_decide(0, 0, 0, 9, 10 * MS, 0, 2, 0) == GP_RM_NO, "rm: no period estimate");
+	tap_ok(gp_rm_decide(1 * MS, 0, 1 * MS, 4, 10 * MS, 1, 2, 0) == GP_RM_YES, "rm: boost just below below_boost");
+	tap_ok(gp_rm_decide(1 * MS, 0, 1 * MS, 4, 10 * MS, 2, 2, 0) == GP_RM_NO, "rm: boost equal to below_boost");
+	tap_ok(gp_rm_decide(1 * MS, 0, 1 * MS, 4, 10 * MS, 0, 0, 0) == GP_RM_NO, "rm: below_boost 0 applies to none");
+	tap_ok(gp_rm_decide(1 * MS, 0, 1 * MS, 4, 10 * MS, 7, 8, 0) == GP_RM_YES, "rm: below_boost 8 applies to all");
+	tap_ok(gp_rm_decide(1 * MS, 900000, 1 * MS - 900000, 4, 10 * MS, 0, 2, 0) == GP_RM_DENIED,
 	       "rm: 1 kHz task busy 90%% of its period is denied");
-	tap_ok(gp_rm_decide(1 * MS, 900000, 4, 10 * MS, 3, 2, 0) == GP_RM_NO,
+	tap_ok(gp_rm_decide(1 * MS, 900000, 1 * MS - 900000, 4, 10 * MS, 3, 2, 0) == GP_RM_NO,
 	       "rm: a busy task above below_boost is just not eligible");
-	tap_ok(gp_rm_decide(1 * MS, 400000, 4, 10 * MS, 0, 2, 1) == GP_RM_DENIED,
+	tap_ok(gp_rm_decide(1 * MS, 400000, 1 * MS - 400000, 4, 10 * MS, 0, 2, 1) == GP_RM_DENIED,
 	       "rm: once refused, 40%% busy is still refused");
-	tap_ok(gp_rm_decide(1 * MS, 250000, 4, 10 * MS, 0, 2, 1) == GP_RM_YES,
+	tap_ok(gp_rm_decide(1 * MS, 250000, 1 * MS - 250000, 4, 10 * MS, 0, 2, 1) == GP_RM_YES,
 	       "rm: once refused, 25%% busy gains again");
-	tap_ok(gp_rm_decide(1 * MS, 400000, 4, 10 * MS, 0, 2, 0) == GP_RM_YES,
+	tap_ok(gp_rm_decide(1 * MS, 400000, 1 * MS - 400000, 4, 10 * MS, 0, 2, 0) == GP_RM_YES,
 	       "rm: never refused, 40%% busy gains");
+	tap_ok(gp_rm_decide(4 * MS, 900000, 100000, 4, 10 * MS, 0, 2, 0) == GP_RM_DENIED,
+	       "rm: busy 90%% of its non-waiting time stays refused when queueing spaces its wake-ups to 4 ms");
+	tap_ok(gp_rm_decide(4 * MS, 100000, 3900000, 4, 10 * MS, 0, 2, 0) == GP_RM_YES,
+	       "rm: mostly asleep (sleep 3.9 ms, run 0.1 ms) gains");
+	tap_ok(gp_rm_decide(1 * MS, UINT64_MAX, UINT64_MAX, 4, 10 * MS, 0, 2, 0) == GP_RM_DENIED,
+	       "rm: run + sleep overflow saturates, still refused");
 }
 
 static void test_inherit_base_frame(void)
