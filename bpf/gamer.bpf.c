@@ -190,7 +190,8 @@ struct task_ctx {
 	u64 class_gen;  /* class_gen the class below was read at */
 	u64 prof_ver;   /* version of t */
 	struct gamer_tunables t;
-	u16 slot;       /* profile id whose tunables t holds */
+	u16 slot;       /* profile id whose tunables t holds (and counts) */
+	u16 class_slot; /* the profile its class names (slot falls back to 0) */
 	u8 role;        /* enum gamer_role or GAMER_ROLE_NONE */
 	u8 class_boost; /* explicit base boost or GAMER_BOOST_FROM_ROLE */
 	u8 valid;       /* class read at least once */
@@ -302,9 +303,8 @@ static __always_inline void task_refresh(struct task_struct *p, struct task_ctx 
 			tc->role = GAMER_ROLE_NONE;
 			tc->class_boost = GAMER_BOOST_FROM_ROLE;
 		}
-		if (slot != tc->slot || !tc->valid) {
-			tc->slot = slot;
-			tc->prof_ver = 0;
+		if (slot != tc->class_slot || !tc->valid) {
+			tc->class_slot = slot;
 			/* Earned levels belong to the old profile's rules. */
 			tc->dm.miss = tc->dm.met = tc->dm.earned = 0;
 		}
@@ -312,19 +312,31 @@ static __always_inline void task_refresh(struct task_struct *p, struct task_ctx 
 		tc->valid = 1;
 	}
 
-	slot = tc->slot;
+	/*
+	 * The class's profile if it is live, else the defaults - checked every
+	 * time, so a profile that comes (back) is picked up without a new class.
+	 */
+	slot = tc->class_slot;
 	verp = bpf_map_lookup_elem(&profile_ver, &slot);
 	ver = verp ? *(volatile u64 *)verp : 0;
 	if (!ver && slot != GAMER_PROFILE_DEFAULTS) {
-		/* The profile went away: the defaults apply until reclassified. */
-		tc->slot = slot = GAMER_PROFILE_DEFAULTS;
-		tc->prof_ver = 0;
+		slot = GAMER_PROFILE_DEFAULTS;
 		verp = bpf_map_lookup_elem(&profile_ver, &slot);
 		ver = verp ? *(volatile u64 *)verp : 0;
 	}
-	if (ver && ver != tc->prof_ver &&
-	    gamer_read_tunables(slot, &tc->t) == GAMER_READ_OK)
-		tc->prof_ver = ver;
+	if (slot != tc->slot) {
+		tc->slot = slot;
+		tc->prof_ver = 0;
+	}
+	if (ver && ver != tc->prof_ver) {
+		struct gamer_tunables t;
+
+		/* Into a copy: a failed read leaves a partial one. */
+		if (gamer_read_tunables(slot, &t) == GAMER_READ_OK) {
+			__builtin_memcpy(&tc->t, &t, sizeof(t));
+			tc->prof_ver = ver;
+		}
+	}
 }
 
 static __always_inline u32 base_of(const struct task_ctx *tc)
