@@ -184,32 +184,7 @@ struct {
 	__type(value, u32);
 } futex_waker SEC(".maps");
 
-/* What the scheduler keeps per task. */
-struct task_ctx {
-	u64 vtime;      /* fair virtual time */
-	u64 class_gen;  /* class_gen the class below was read at */
-	u64 prof_ver;   /* version of t */
-	struct gamer_tunables t;
-	u16 slot;       /* profile id whose tunables t holds (and counts) */
-	u16 class_slot; /* the profile its class names (slot falls back to 0) */
-	u8 role;        /* enum gamer_role or GAMER_ROLE_NONE */
-	u8 class_boost; /* explicit base boost or GAMER_BOOST_FROM_ROLE */
-	u8 valid;       /* class read at least once */
-	u8 rm;          /* rate-monotonic +1 granted at the last wake-up */
-	u8 rm_busy;     /* refused it for utilisation last time */
-	u16 rm_samples; /* period samples taken */
-	struct gp_dm dm;
-	u32 inh_boost;  /* boost lent to this task ... */
-	u64 inh_until;  /* ... until then */
-	u64 deadline;   /* of the current wake-up if watched, else 0 */
-	u64 last_wake;
-	u64 period_avg;
-	u64 run_avg;    /* CPU time per burst */
-	u64 sleep_avg;  /* time asleep between bursts */
-	u64 sleep_start;
-	u64 burst_run;  /* CPU time of the burst so far */
-	u64 run_start;  /* when it last started running */
-};
+/* struct task_ctx, what the scheduler keeps per task, is in policy.h. */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -339,24 +314,6 @@ static __always_inline void task_refresh(struct task_struct *p, struct task_ctx 
 	}
 }
 
-static __always_inline u32 base_of(const struct task_ctx *tc)
-{
-	return gp_base(tc->role, tc->class_boost, tc->t.role_boost);
-}
-
-static __always_inline u32 dm_earned(const struct task_ctx *tc)
-{
-	return tc->t.dm_enabled ? tc->dm.earned : 0;
-}
-
-static __always_inline u32 effective_of(const struct task_ctx *tc, u64 now)
-{
-	u32 inherited = vtime_before(now, tc->inh_until) ? tc->inh_boost : 0;
-	u32 earned = dm_earned(tc) + (tc->t.rm_enabled ? tc->rm : 0);
-
-	return gp_effective(base_of(tc), earned, tc->t.boost_max, inherited);
-}
-
 /* Is the current task inside futex_wake() on this CPU? */
 static __always_inline bool in_futex_wake(struct task_struct *cur)
 {
@@ -385,7 +342,7 @@ static __always_inline void maybe_inherit(struct task_struct *p, struct task_ctx
 	if (!wc)
 		return;
 	task_refresh(cur, wc);
-	lend = gp_inherit(effective_of(wc, now), effective_of(tc, now), tc->t.inh_max_boost);
+	lend = gp_inherit(gp_task_effective(wc, now), gp_task_effective(tc, now), tc->t.inh_max_boost);
 	if (!lend)
 		return;
 	wc->inh_boost = lend;
@@ -517,7 +474,7 @@ void BPF_STRUCT_OPS(gamer_runnable, struct task_struct *p, u64 enq_flags)
 
 	tc->rm = 0;
 	if (tc->t.rm_enabled) {
-		u32 without = gp_effective(base_of(tc), dm_earned(tc), tc->t.boost_max, 0);
+		u32 without = gp_effective(gp_task_base(tc), gp_task_dm_earned(tc), tc->t.boost_max, 0);
 		int r = gp_rm_decide(tc->period_avg, tc->run_avg, tc->sleep_avg,
 				     tc->rm_samples, tc->t.rm_period_ns, without,
 				     tc->t.rm_below_boost, tc->rm_busy);
@@ -532,7 +489,7 @@ void BPF_STRUCT_OPS(gamer_runnable, struct task_struct *p, u64 enq_flags)
 		}
 	}
 
-	eff = effective_of(tc, now);
+	eff = gp_task_effective(tc, now);
 	if (tc->t.dm_enabled && eff >= tc->t.dm_min_boost)
 		tc->deadline = now + gp_budget(eff, slice_of(tc));
 	else
@@ -556,7 +513,7 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 		if (vtime_before(tc->vtime, floor))
 			tc->vtime = floor;
 		key = gp_queue_key(tc->vtime, vtime_now, slice,
-				   effective_of(tc, bpf_ktime_get_ns()));
+				   gp_task_effective(tc, bpf_ktime_get_ns()));
 		gamer_dsq_insert_vtime(p, SHARED_DSQ, slice, key, enq_flags);
 	} else {
 		gamer_dsq_insert(p, SCX_DSQ_GLOBAL, slice, enq_flags);
@@ -607,7 +564,7 @@ void BPF_STRUCT_OPS(gamer_running, struct task_struct *p)
 
 	if (tc->deadline) {
 		int missed = vtime_before(tc->deadline, now);
-		u32 room = gp_room(base_of(tc), tc->dm.earned + tc->rm, tc->t.boost_max);
+		u32 room = gp_room(gp_task_base(tc), tc->dm.earned + tc->rm, tc->t.boost_max);
 		int act;
 
 		tc->deadline = 0;
@@ -720,6 +677,110 @@ int BPF_PROG(gamer_futex_wake_exit)
 
 	if (w)
 		*w = 0;
+	return 0;
+}
+
+/*
+ * Game detection's process events (intf.h, struct gamer_proc_event). These
+ * programs only need BTF tracepoints, not sched_ext: `run --no-attach`
+ * loads and attaches them too.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} proc_events SEC(".maps");
+
+__u64 proc_events_lost; /* records that did not fit in proc_events */
+
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
+
+static __always_inline void proc_event(u32 type, struct task_struct *p, const char *comm)
+{
+	struct gamer_proc_event *e;
+
+	e = bpf_ringbuf_reserve(&proc_events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&proc_events_lost, 1);
+		return;
+	}
+	e->type = type;
+	e->pid = p->pid;
+	e->tgid = p->tgid;
+	e->ppid = BPF_CORE_READ(p, real_parent, tgid);
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	if (bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), comm ? comm : p->comm) < 0)
+		e->comm[0] = '\0';
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline bool proc_classified(u32 tgid)
+{
+	return bpf_map_lookup_elem(&proc_class, &tgid) != NULL;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(gamer_proc_exec, struct task_struct *p)
+{
+	proc_event(GAMER_PEV_EXEC, p, NULL);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(gamer_proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	u32 ptgid = parent->tgid, ctgid = child->tgid;
+	struct gamer_class *pc, c;
+
+	pc = bpf_map_lookup_elem(&proc_class, &ptgid);
+	if (!pc) {
+		/* An entry left under a reused tgid is not this process's. */
+		if (ctgid != ptgid)
+			bpf_map_delete_elem(&proc_class, &ctgid);
+		return 0;
+	}
+	if (ctgid == ptgid) {
+		proc_event(GAMER_PEV_THREAD, child, NULL);
+		return 0;
+	}
+	/*
+	 * A child process takes its parent's profile before it first runs (this
+	 * tracepoint precedes its first wake-up); the daemon re-decides when it
+	 * execs.
+	 */
+	__builtin_memcpy(&c, pc, sizeof(c));
+	c.role = GAMER_ROLE_NONE;
+	c.boost = GAMER_BOOST_FROM_ROLE;
+	c.how = GAMER_HOW_INHERITED;
+	c.from = ptgid;
+	c.rule = 0;
+	c.since_ns = bpf_ktime_get_boot_ns();
+	bpf_map_update_elem(&proc_class, &ctgid, &c, BPF_ANY);
+	proc_event(GAMER_PEV_FORK, child, NULL);
+	return 0;
+}
+
+SEC("tp_btf/task_rename")
+int BPF_PROG(gamer_proc_rename, struct task_struct *p, const char *comm)
+{
+	/* Called before p->comm changes: the new name is comm. */
+	if (p->flags & PF_KTHREAD)
+		return 0;
+	if (p->pid == p->tgid || proc_classified(p->tgid))
+		proc_event(GAMER_PEV_RENAME, p, comm);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(gamer_proc_exit, struct task_struct *p)
+{
+	u32 tid = p->pid, tgid = p->tgid;
+
+	bpf_map_delete_elem(&task_class, &tid);
+	/* do_exit() has counted this thread out of signal->live already. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !proc_classified(tgid))
+		return 0;
+	bpf_map_delete_elem(&proc_class, &tgid);
+	proc_event(GAMER_PEV_EXIT, p, NULL);
 	return 0;
 }
 

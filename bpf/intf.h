@@ -159,16 +159,74 @@ struct gamer_cfg_seen {
  * rules; it wins over proc_class), then bumps class_gen[0] so that every
  * task's cached copy (task-local storage) is refreshed on its next event.
  * A task in neither map belongs to the defaults (profile 0) with no role.
+ *
+ * The scheduler itself writes two kinds of entries: a classified process's
+ * child process gets a copy of its parent's proc_class entry when it is
+ * forked (GAMER_HOW_INHERITED; the daemon re-decides on its exec), and a
+ * thread's task_class entry, or a process's proc_class entry, is deleted when
+ * it exits. Nothing else is needed there: a task's first event reads the maps.
  */
 #define GAMER_ROLE_NONE 0xff        /* gamer_class.role: no role, base boost 0 */
 #define GAMER_BOOST_FROM_ROLE 0xff  /* gamer_class.boost: use the role's boost */
 #define GAMER_MAX_TASK_CLASSES 65536
 #define GAMER_MAX_PROC_CLASSES 4096
 
+/* gamer_class.how: what put the entry there (`status`, `explain`). */
+#define GAMER_HOWS(X)                                          \
+	X(NONE, "none")                                        \
+	X(STEAM_APP_ID, "steam_app_id")                        \
+	X(EXE, "exe")                                          \
+	X(WINE_EXE, "wine_exe")                                \
+	X(COMM, "comm")                                        \
+	X(CMDLINE, "cmdline")                                  \
+	X(INHERITED, "inherited")  /* the parent's, copied at fork */ \
+	X(THREAD_RULE, "threads")  /* task_class: a `threads:` rule */ \
+	X(MANUAL, "manual")        /* written by a tool (tests) */
+
+enum gamer_how {
+#define GAMER_HOW_ENUM(id, name) GAMER_HOW_##id,
+	GAMER_HOWS(GAMER_HOW_ENUM)
+#undef GAMER_HOW_ENUM
+	GAMER_HOW_COUNT,
+};
+#define GAMER_HOW_NAME(id, name) [GAMER_HOW_##id] = name,
+
 struct gamer_class {
 	__u16 slot;  /* profile id (0..GAMER_MAX_PROFILES-1) */
 	__u8 role;   /* enum gamer_role or GAMER_ROLE_NONE */
 	__u8 boost;  /* base boost 0..7, or GAMER_BOOST_FROM_ROLE */
+	__u8 how;    /* enum gamer_how */
+	__u8 pad[3];
+	__u32 from;  /* GAMER_HOW_INHERITED: the tgid it was copied from */
+	__u32 rule;  /* GAMER_HOW_THREAD_RULE: index of the rule; else the match entry */
+	__u64 since_ns; /* CLOCK_BOOTTIME when the entry was written */
+};
+
+/*
+ * Process events from the scheduler's tracepoints to the daemon's game
+ * detection ("proc_events" ring buffer). Filtered in the kernel: every exec,
+ * every rename of a process's main thread (Wine names its process after the
+ * .exe that way), and thread creation, renames and process exits only
+ * inside processes that have a proc_class entry. A record that does not fit
+ * in the ring is counted in proc_events_lost; the daemon then rescans /proc.
+ */
+enum gamer_proc_event_type {
+	GAMER_PEV_EXEC = 1,   /* pid finished an exec */
+	GAMER_PEV_FORK,       /* pid is a new child process of ppid (classified) */
+	GAMER_PEV_THREAD,     /* pid is a new thread of tgid (classified) */
+	GAMER_PEV_RENAME,     /* pid is renaming itself to comm */
+	GAMER_PEV_EXIT,       /* the last thread of tgid (classified) exited */
+};
+
+#define GAMER_COMM_LEN 16
+
+struct gamer_proc_event {
+	__u32 type;
+	__u32 pid;
+	__u32 tgid;
+	__u32 ppid;
+	__u64 ts_ns; /* CLOCK_BOOTTIME */
+	char comm[GAMER_COMM_LEN];
 };
 
 /*

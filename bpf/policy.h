@@ -117,6 +117,38 @@ struct gp_dm {
 	__u8 pad[3];
 };
 
+/*
+ * What the scheduler keeps per task (task-local storage). Here rather than in
+ * gamer.bpf.c so that `scx_gamer explain` can read it (the map is pinned as
+ * task_ctxs; a pidfd is the key) and compute a thread's effective boost with
+ * the same functions. Times are CLOCK_MONOTONIC ns.
+ */
+struct task_ctx {
+	__u64 vtime;      /* fair virtual time */
+	__u64 class_gen;  /* class_gen the class below was read at */
+	__u64 prof_ver;   /* version of t */
+	struct gamer_tunables t;
+	__u16 slot;       /* profile id whose tunables t holds (and counts) */
+	__u16 class_slot; /* the profile its class names (slot falls back to 0) */
+	__u8 role;        /* enum gamer_role or GAMER_ROLE_NONE */
+	__u8 class_boost; /* explicit base boost or GAMER_BOOST_FROM_ROLE */
+	__u8 valid;       /* class read at least once */
+	__u8 rm;          /* rate-monotonic +1 granted at the last wake-up */
+	__u8 rm_busy;     /* refused it for utilisation last time */
+	__u16 rm_samples; /* period samples taken */
+	struct gp_dm dm;
+	__u32 inh_boost;  /* boost lent to this task ... */
+	__u64 inh_until;  /* ... until then */
+	__u64 deadline;   /* of the current wake-up if watched, else 0 */
+	__u64 last_wake;
+	__u64 period_avg;
+	__u64 run_avg;    /* CPU time per burst */
+	__u64 sleep_avg;  /* time asleep between bursts */
+	__u64 sleep_start;
+	__u64 burst_run;  /* CPU time of the burst so far */
+	__u64 run_start;  /* when it last started running */
+};
+
 enum gp_dm_action {
 	GP_DM_NONE = 0,
 	GP_DM_BOOST = 1,   /* earned one more level */
@@ -254,6 +286,27 @@ static __always_inline int gp_is_frame_role(__u32 role)
 {
 	return role == GAMER_ROLE_RENDER || role == GAMER_ROLE_GPU ||
 	       role == GAMER_ROLE_COMPOSITOR || role == GAMER_ROLE_GAME;
+}
+
+/* A task's base boost: its class's explicit boost, else its role's. */
+static __always_inline __u32 gp_task_base(const struct task_ctx *tc)
+{
+	return gp_base(tc->role, tc->class_boost, tc->t.role_boost);
+}
+
+/* Levels it holds from deadline misses (only while the mechanism is on). */
+static __always_inline __u32 gp_task_dm_earned(const struct task_ctx *tc)
+{
+	return tc->t.dm_enabled ? tc->dm.earned : 0;
+}
+
+/* Its effective boost at now (CLOCK_MONOTONIC ns). */
+static __always_inline __u32 gp_task_effective(const struct task_ctx *tc, __u64 now)
+{
+	__u32 inherited = (__s64)(now - tc->inh_until) < 0 ? tc->inh_boost : 0;
+	__u32 earned = gp_task_dm_earned(tc) + (tc->t.rm_enabled ? tc->rm : 0);
+
+	return gp_effective(gp_task_base(tc), earned, tc->t.boost_max, inherited);
 }
 
 #endif /* SCX_GAMER_POLICY_H */

@@ -40,6 +40,8 @@ int cmd_show(const struct paths *paths, const char *id, bool json);
 int cmd_stats(const struct paths *paths, bool json, double watch_s, long count);
 /* status [--json]: the scheduler, the daemon, its configuration and errors. */
 int cmd_status(const struct paths *paths, bool json);
+/* explain PID: which profile the process matches and why, and its threads. */
+int cmd_explain(const struct paths *paths, const char *pid);
 /* reload: ask the running daemon to read every file again (SIGHUP). */
 int cmd_reload(const struct paths *paths);
 

@@ -1107,6 +1107,7 @@ enum field_type {
 	F_NAMES,     /* thread_rule names: a string or a list of strings */
 	F_TUNABLES,  /* struct tunables_block */
 	F_MATCH,     /* profile match entries */
+	F_EXCLUDE,   /* the daemon file's exclude entries */
 	F_THREADS,   /* profile thread rules */
 };
 
@@ -1119,11 +1120,14 @@ struct field {
 	const char *expect; /* for "missing key" and wrong-type messages */
 };
 
-enum { DF_SCHEMA, DF_LOG_LEVEL, DF_DEFAULTS, DF_COUNT };
+enum { DF_SCHEMA, DF_LOG_LEVEL, DF_DEFAULTS, DF_EXCLUDE, DF_COUNT };
 static const struct field daemon_fields[DF_COUNT] = {
 	[DF_SCHEMA] = { "schema", F_SCHEMA, .required = true, .expect = "schema: 1" },
 	[DF_LOG_LEVEL] = { "log_level", F_LOG_LEVEL, .off = offsetof(struct daemon_config, log_level) },
 	[DF_DEFAULTS] = { "defaults", F_TUNABLES, .off = offsetof(struct daemon_config, defaults) },
+	[DF_EXCLUDE] = { "exclude", F_EXCLUDE,
+			 .expect = "a list of match entries (steam_app_id, comm, exe, cmdline, "
+				   "wine_exe)" },
 };
 
 enum { PF_SCHEMA, PF_NAME, PF_PRIORITY, PF_EXTENDS, PF_MATCH, PF_TUNABLES, PF_THREADS, PF_COUNT };
@@ -1142,7 +1146,8 @@ static const struct field profile_fields[PF_COUNT] = {
 /* In the order of the MATCH_* bits. */
 static const struct field match_fields[] = {
 	{ "steam_app_id", F_U32, 1, UINT32_MAX, offsetof(struct match_entry, steam_app_id) },
-	{ "comm", F_COMM, .off = offsetof(struct match_entry, comm) },
+	/* Compared with the full name too where the kernel truncated comm. */
+	{ "comm", F_STRING, .off = offsetof(struct match_entry, comm) },
 	{ "exe", F_STRING, .off = offsetof(struct match_entry, exe) },
 	{ "cmdline", F_STRING, .off = offsetof(struct match_entry, cmdline) },
 	{ "wine_exe", F_STRING, .off = offsetof(struct match_entry, wine_exe) },
@@ -1197,8 +1202,12 @@ static void get_names(struct ctx *c, const struct node *val, const char *path,
 	}
 }
 
-static void get_match(struct ctx *c, const struct node *val, const char *path, struct profile *p)
+/* A list of match entries (a profile's match:, the daemon file's exclude:). */
+static void get_match_list(struct ctx *c, const struct node *val, const char *path,
+			   struct match_entry **out, size_t *n_out, bool need_one)
 {
+	struct match_entry *list;
+
 	if (val->kind == N_BAD)
 		return;
 	if (val->kind != N_SEQ) {
@@ -1207,20 +1216,22 @@ static void get_match(struct ctx *c, const struct node *val, const char *path, s
 		return;
 	}
 	if (!val->n) {
-		nerr(c, val, "%s: the list is empty; a profile needs at least one match entry",
-		     path);
+		if (need_one)
+			nerr(c, val, "%s: the list is empty; a profile needs at least one match entry",
+			     path);
 		return;
 	}
-	p->match = calloc(val->n, sizeof(*p->match));
-	if (!p->match) {
+	list = calloc(val->n, sizeof(*list));
+	if (!list) {
 		oom(c);
 		return;
 	}
-	p->n_match = val->n;
+	*out = list;
+	*n_out = val->n;
 	for (size_t i = 0; i < val->n; i++) {
 		const struct node *item = val->kid[i];
 		const struct node *seen[ARRAY_SIZE(match_fields)] = { 0 };
-		struct match_entry *m = &p->match[i];
+		struct match_entry *m = &list[i];
 		char ipath[PATH_LEN];
 
 		path_fmt(ipath, "%s[%zu]", path, i);
@@ -1336,9 +1347,18 @@ static void set_field(struct ctx *c, const struct field *fd, const struct node *
 	case F_TUNABLES:
 		walk_tunables(c, val, path, "", (struct tunables_block *)(void *)where);
 		break;
-	case F_MATCH:
-		get_match(c, val, path, base);
+	case F_MATCH: {
+		struct profile *p = base;
+
+		get_match_list(c, val, path, &p->match, &p->n_match, true);
 		break;
+	}
+	case F_EXCLUDE: {
+		struct daemon_config *dc = base;
+
+		get_match_list(c, val, path, &dc->exclude, &dc->n_exclude, false);
+		break;
+	}
 	case F_THREADS:
 		get_threads(c, val, path, base);
 		break;
@@ -1432,9 +1452,21 @@ static int read_fd(int fd, const char *path, char **buf, size_t *len, struct dia
 	return 0;
 }
 
+static void match_list_free(struct match_entry *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].comm);
+		free(m[i].exe);
+		free(m[i].cmdline);
+		free(m[i].wine_exe);
+	}
+	free(m);
+}
+
 void daemon_config_free(struct daemon_config *c)
 {
 	free(c->path);
+	match_list_free(c->exclude, c->n_exclude);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -1444,13 +1476,7 @@ void profile_free(struct profile *p)
 	free(p->path);
 	free(p->name);
 	free(p->extends);
-	for (size_t i = 0; i < p->n_match; i++) {
-		free(p->match[i].comm);
-		free(p->match[i].exe);
-		free(p->match[i].cmdline);
-		free(p->match[i].wine_exe);
-	}
-	free(p->match);
+	match_list_free(p->match, p->n_match);
 	for (size_t i = 0; i < p->n_threads; i++) {
 		for (size_t j = 0; j < p->threads[i].n_names; j++)
 			free(p->threads[i].names[j]);

@@ -112,14 +112,6 @@ uint64_t tunable_get(const struct gamer_tunables *t, enum tunable_field f);
 /* The value as the schema spells it: "2ms", "1.5ms", "true", "7". */
 void tunable_format(const struct gamer_tunables *t, enum tunable_field f, char *buf, size_t len);
 
-/* ---- the daemon file -------------------------------------------------------- */
-
-struct daemon_config {
-	char *path;
-	enum log_level log_level;
-	struct tunables_block defaults;
-};
-
 /* ---- profiles ----------------------------------------------------------------- */
 
 enum match_key {
@@ -136,6 +128,17 @@ struct match_entry {
 	uint32_t steam_app_id;
 	char *comm, *exe, *cmdline, *wine_exe; /* globs; NULL when absent */
 	struct src_pos pos;
+};
+
+/* ---- the daemon file -------------------------------------------------------- */
+
+struct daemon_config {
+	char *path;
+	enum log_level log_level;
+	struct tunables_block defaults;
+	/* Processes that never get a game profile (Wine/Steam infrastructure). */
+	struct match_entry *exclude;
+	size_t n_exclude;
 };
 
 /* One `threads:` rule: a thread whose name matches any glob gets the role. */

@@ -63,8 +63,10 @@ static void usage(FILE *out)
 		"                  back from the running daemon's kernel maps\n"
 		"  stats           the scheduler's counters per profile and in total, read\n"
 		"                  from the running daemon's kernel maps\n"
-		"  status          the scheduler, the daemon, its profiles and any file that\n"
-		"                  failed to validate\n"
+		"  status          the scheduler, the daemon, its profiles, any file that\n"
+		"                  failed to validate, and the running games\n"
+		"  explain PID     which profile process PID matches and why, what the\n"
+		"                  scheduler applies, and each thread's role and boost\n"
 		"  reload          ask the running daemon to read every file again\n"
 		"\n"
 		"Options:\n"
@@ -234,6 +236,14 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		return cmd_show(&run.paths, optind < argc ? argv[optind] : NULL, json);
+	}
+	if (strcmp(cmd, "explain") == 0) {
+		if (argc - optind != 1) {
+			log_error(argc - optind ? "explain takes one process id" :
+						  "explain needs a process id");
+			return EXIT_USAGE;
+		}
+		return cmd_explain(&run.paths, argv[optind]);
 	}
 	if (optind < argc) {
 		/* getopt does not take an optional argument from the next word. */

@@ -34,6 +34,7 @@
 
 #include "apply.h"
 #include "cmd.h"
+#include "detect.h"
 #include "log.h"
 #include "maps.h"
 #include "scheduler.h"
@@ -44,7 +45,7 @@
 /* Directories of symlink targets watched besides the configuration's own. */
 #define MAX_LINK_DIRS 5
 
-enum { PFD_SIGNAL, PFD_EVENTS, PFD_INOTIFY, PFD_TEST_TIMER, PFD_COUNT };
+enum { PFD_SIGNAL, PFD_EVENTS, PFD_PROC, PFD_INOTIFY, PFD_TEST_TIMER, PFD_COUNT };
 
 struct daemon {
 	const struct run_opts *opts;
@@ -52,6 +53,7 @@ struct daemon {
 	struct profile_maps maps;
 	struct applied applied;
 	struct config_set cfg;
+	struct detect *det; /* game detection; NULL until set up */
 	char config_file[PATH_MAX];
 	char admin_profiles[PATH_MAX];
 	char link_dirs[MAX_LINK_DIRS][PATH_MAX];
@@ -70,7 +72,7 @@ static struct bpf_map *pinned_map(struct daemon *d, int i, const char **name)
 {
 	static const char *const names[] = { "profile_ver", "profile_slots", "profile_info",
 					     "cfg_seen",    "counters",      "task_class",
-					     "proc_class",  "class_gen" };
+					     "proc_class",  "class_gen",     "task_ctxs" };
 
 	if (i >= (int)(sizeof(names) / sizeof(names[0])))
 		return NULL;
@@ -268,6 +270,11 @@ static void resolve_and_apply(struct daemon *d, const char *what)
 	d->reloaded = time(NULL);
 	log_info("configuration %s: %zu profile(s); %u value(s) written, %u removed, %u unchanged",
 		 what, d->cfg.n_profiles, st.written, st.removed, st.unchanged);
+	/* Profiles added, edited or removed: decide the running processes again. */
+	if (d->det) {
+		detect_set_config(d->det, &d->cfg, &d->applied);
+		detect_rescan(d->det, "configuration changed");
+	}
 	publish_state(d);
 }
 
@@ -668,6 +675,15 @@ static int setup(struct daemon *d)
 	/* Again, now that symlinked files (and their target directories) are known. */
 	watch_config_dirs(d);
 	pin_maps(d);
+	/* Tracepoints first, then the scan: a game starting in between is not missed. */
+	if (sched_attach_detection(&d->s))
+		return -1;
+	d->det = detect_new(&d->s, "/proc");
+	if (!d->det)
+		return -1;
+	detect_set_config(d->det, &d->cfg, &d->applied);
+	detect_rescan(d->det, "start-up");
+	publish_state(d);
 	state_write_pid(d->opts->paths.run_dir);
 	return 0;
 }
@@ -717,6 +733,7 @@ int cmd_run(const struct run_opts *opts)
 
 	pfd[PFD_SIGNAL] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	pfd[PFD_EVENTS] = (struct pollfd){ .fd = sched_events_fd(&d.s), .events = POLLIN };
+	pfd[PFD_PROC] = (struct pollfd){ .fd = detect_fd(d.det), .events = POLLIN };
 	pfd[PFD_INOTIFY] = (struct pollfd){ .fd = d.inotify_fd, .events = POLLIN };
 	pfd[PFD_TEST_TIMER] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 
@@ -749,6 +766,8 @@ int cmd_run(const struct run_opts *opts)
 			if (d.s.exited)
 				stop = true;
 		}
+		if (pfd[PFD_PROC].revents & POLLIN)
+			detect_handle_events(d.det);
 		if (pfd[PFD_INOTIFY].revents & POLLIN)
 			handle_inotify(&d);
 		if (pfd[PFD_TEST_TIMER].revents & POLLIN) {
@@ -769,6 +788,7 @@ int cmd_run(const struct run_opts *opts)
 		ret = report_exit(&d.s, requested);
 	}
 out_sched:
+	detect_free(d.det);
 	watch_cleanup();
 	unpin_maps(&d);
 	state_remove(opts->paths.run_dir);

@@ -173,8 +173,10 @@ int sched_load(struct sched *s, bool attachable)
 	if (!attachable) {
 		bpf_map__set_autocreate(ops, false);
 		bpf_object__for_each_program(prog, s->skel->obj) {
+			/* Game detection's tracepoints work without sched_ext. */
 			if (bpf_program__type(prog) == BPF_PROG_TYPE_STRUCT_OPS ||
-			    bpf_program__type(prog) == BPF_PROG_TYPE_TRACING)
+			    (bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
+			     strncmp(bpf_program__name(prog), "gamer_proc_", 11) != 0))
 				bpf_program__set_autoload(prog, false);
 		}
 	}
@@ -238,6 +240,29 @@ int sched_attach(struct sched *s)
 	return 0;
 }
 
+int sched_attach_detection(struct sched *s)
+{
+	struct bpf_program *progs[] = {
+		s->skel->progs.gamer_proc_exec,
+		s->skel->progs.gamer_proc_fork,
+		s->skel->progs.gamer_proc_rename,
+		s->skel->progs.gamer_proc_exit,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		s->proc_links[i] = bpf_program__attach(progs[i]);
+		if (!s->proc_links[i]) {
+			int err = -errno;
+
+			log_error("failed to attach %s (game detection): %s",
+				  bpf_program__name(progs[i]), strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 int sched_events_fd(const struct sched *s)
 {
 	return ring_buffer__epoll_fd(s->events);
@@ -266,7 +291,13 @@ void sched_detach(struct sched *s)
 
 void sched_destroy(struct sched *s)
 {
+	size_t i;
+
 	sched_detach(s);
+	for (i = 0; i < SCHED_PROC_LINKS; i++) {
+		bpf_link__destroy(s->proc_links[i]);
+		s->proc_links[i] = NULL;
+	}
 	ring_buffer__free(s->events);
 	s->events = NULL;
 	gamer_bpf__destroy(s->skel);

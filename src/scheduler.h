@@ -19,6 +19,8 @@ struct sched {
 	struct gamer_bpf *skel;
 	struct bpf_link *link;
 	struct bpf_link *futex_enter, *futex_exit; /* futex hand-off tracing */
+#define SCHED_PROC_LINKS 4
+	struct bpf_link *proc_links[SCHED_PROC_LINKS]; /* game detection's tracepoints */
 	struct ring_buffer *events;
 	bool exited; /* ops.exit has run: exit_info is complete */
 };
@@ -47,6 +49,12 @@ int sched_attach(struct sched *s);
 /* Detach (no-op if not attached) and collect the exit record. */
 void sched_detach(struct sched *s);
 void sched_destroy(struct sched *s);
+
+/*
+ * Attach game detection's process tracepoints (attached or not: they need
+ * no sched_ext). Their events arrive on the proc_events ring buffer.
+ */
+int sched_attach_detection(struct sched *s);
 
 /* fd that becomes readable when the scheduler posts an event. */
 int sched_events_fd(const struct sched *s);

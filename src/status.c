@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "games.h"
 #include "log.h"
 #include "scheduler.h"
 #include "state.h"
@@ -124,8 +125,62 @@ static void free_status_file(struct status_file *sf)
 	free(sf->errors);
 }
 
+static void when_text(uint64_t since_ns, char *buf, size_t len)
+{
+	time_t t = games_wall_time(since_ns);
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, len, "?");
+}
+
+static void print_games_json(const struct game_entry *g, size_t n)
+{
+	char when[64];
+
+	printf(",\n  \"games\": [");
+	for (size_t i = 0; i < n; i++) {
+		when_text(g[i].c.since_ns, when, sizeof(when));
+		printf("%s{\"pid\": %u, \"comm\": ", i ? ", " : "", g[i].pid);
+		json_str(g[i].comm);
+		printf(", \"profile\": ");
+		json_str(g[i].id);
+		printf(", \"matched_by\": ");
+		json_str(games_how_name(g[i].c.how));
+		if (g[i].c.how == GAMER_HOW_INHERITED)
+			printf(", \"inherited_from\": %u", g[i].c.from);
+		else if (g[i].c.how != GAMER_HOW_NONE && g[i].c.how != GAMER_HOW_MANUAL)
+			printf(", \"match_entry\": %u", g[i].c.rule);
+		printf(", \"since\": ");
+		json_str(when);
+		printf(", \"since_boot_ns\": %llu}", (unsigned long long)g[i].c.since_ns);
+	}
+	printf("]");
+}
+
+static void print_games_text(const struct game_entry *g, size_t n)
+{
+	char when[64], how[64];
+
+	printf("games:%s\n", n ? "" : " none running");
+	if (n)
+		printf("  %-8s %-16s %-20s %-18s %s\n", "PID", "COMM", "PROFILE", "MATCHED BY",
+		       "SINCE");
+	for (size_t i = 0; i < n; i++) {
+		when_text(g[i].c.since_ns, when, sizeof(when));
+		if (g[i].c.how == GAMER_HOW_INHERITED)
+			snprintf(how, sizeof(how), "inherited (%u)", g[i].c.from);
+		else if (g[i].c.how == GAMER_HOW_NONE || g[i].c.how == GAMER_HOW_MANUAL)
+			snprintf(how, sizeof(how), "%s", games_how_name(g[i].c.how));
+		else
+			snprintf(how, sizeof(how), "%s [%u]", games_how_name(g[i].c.how), g[i].c.rule);
+		printf("  %-8u %-16s %-20s %-18s %s\n", g[i].pid, g[i].comm[0] ? g[i].comm : "?",
+		       g[i].id, how, when);
+	}
+}
+
 static void print_json(const char *state, const char *ops, const char *seq, int pid,
-		       const struct status_file *sf)
+		       const struct status_file *sf, const struct game_entry *g, size_t n_games)
 {
 	size_t i;
 
@@ -166,11 +221,14 @@ static void print_json(const char *state, const char *ops, const char *seq, int 
 		printf("%s", i ? ", " : "");
 		json_str(sf->errors[i]);
 	}
-	printf("]}}\n");
+	printf("]");
+	print_games_json(g, n_games);
+	printf("}}\n");
 }
 
 static void print_text(bool have_sysfs, const char *state, const char *ops, const char *seq,
-		       int pid, const struct status_file *sf)
+		       int pid, const struct status_file *sf, const struct game_entry *g,
+		       size_t n_games)
 {
 	size_t i;
 
@@ -197,12 +255,15 @@ static void print_text(bool have_sysfs, const char *state, const char *ops, cons
 					   : " none");
 	for (i = 0; i < sf->n_errors; i++)
 		printf("  %s\n", sf->errors[i]);
+	print_games_text(g, n_games);
 }
 
 int cmd_status(const struct paths *paths, bool json)
 {
 	char state[64] = "unsupported", ops[128] = "", seq[32] = "", path[PATH_MAX];
 	struct status_file sf = { 0 };
+	struct game_entry *games = NULL;
+	size_t n_games = 0;
 	bool have_sysfs, have_file = false;
 	FILE *st;
 	int pid;
@@ -220,10 +281,14 @@ int cmd_status(const struct paths *paths, bool json)
 		fclose(st);
 		have_file = true;
 	}
+	if (have_file)
+		games_read(paths->pin_dir, &games, &n_games);
 	if (json)
-		print_json(state, ops, seq, pid, have_file ? &sf : NULL);
+		print_json(state, ops, seq, pid, have_file ? &sf : NULL, games, n_games);
 	else
-		print_text(have_sysfs, state, ops, seq, pid, have_file ? &sf : NULL);
+		print_text(have_sysfs, state, ops, seq, pid, have_file ? &sf : NULL, games,
+			   n_games);
+	free(games);
 	free_status_file(&sf);
 	return EXIT_OK;
 }

@@ -668,6 +668,7 @@ static const char *srcdir(void)
 
 static void test_profile_parse(void)
 {
+	struct daemon_config dc;
 	char path[4096], *text;
 	struct profile p;
 	bool ok;
@@ -727,11 +728,30 @@ static void test_profile_parse(void)
 	if (!r)
 		profile_free(&p);
 
+	/* comm is also compared with the full name where the kernel truncated it. */
 	r = parse_p("schema: 1\nmatch:\n  - comm: averyveryverylongname\n", "x", &p);
-	tap_ok(r == 0 && find_diag(DIAG_WARNING, 3, 11, "longer than 15 characters", NULL),
-	       "a comm literal longer than 15 characters is a warning, not an error");
+	tap_ok(r == 0 && !any_diag_with("longer than 15"),
+	       "a match comm literal longer than 15 characters is accepted without a warning");
 	if (!r)
 		profile_free(&p);
+	r = parse_p("schema: 1\nmatch:\n  - comm: x\nthreads:\n  - {name: averyveryverylongname, role: game}\n",
+		    "x", &p);
+	tap_ok(r == 0 && find_diag(DIAG_WARNING, 5, 12, "longer than 15 characters", NULL),
+	       "a thread-name literal longer than 15 characters is a warning, not an error");
+	if (!r)
+		profile_free(&p);
+	r = parse_d("schema: 1\nexclude:\n  - comm: wineserver\n  - {wine_exe: \"services.exe\", steam_app_id: 7}\n",
+		    &dc);
+	tap_ok(r == 0 && dc.n_exclude == 2 && dc.exclude[0].keys == MATCH_COMM &&
+		       !strcmp(dc.exclude[0].comm, "wineserver") &&
+		       dc.exclude[1].keys == (MATCH_WINE_EXE | MATCH_STEAM_APP_ID),
+	       "the daemon file's exclude entries are parsed like match entries");
+	if (!r)
+		daemon_config_free(&dc);
+	d_err("schema: 1\nexclude:\n  - {}\n", 3, 5, "exclude[0]: an empty entry", NULL,
+	      "an empty exclude entry is refused");
+	d_err("schema: 1\nexclude: wineserver\n", 2, 10, "exclude: expected a list of match entries",
+	      NULL, "exclude must be a list");
 
 	p_err("schema: 1\npriority: 101\nmatch:\n  - comm: x\n", 2, 11, "priority: 101 is out of range",
 	      "0..100", "priority 101 is out of range");

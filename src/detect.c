@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Game detection in the daemon (see detect.h).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "detect.h"
+#include "games.h"
+#include "log.h"
+#include "match.h"
+#include "scheduler.h"
+#include "gamer.skel.h"
+
+/* Ancestors followed when a process inherits a profile (rescan). */
+#define INHERIT_MAX_DEPTH 64
+
+struct detect {
+	struct sched *s;
+	const char *root;
+	int proc_fd, task_fd, gen_fd;
+	struct ring_buffer *rb;
+	const struct config_set *cfg;
+	const struct applied *a;
+	uint64_t lost_seen;
+	bool dirty; /* the class maps changed: bump class_gen */
+	struct detect_stats st;
+};
+
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Entries the daemon wrote (and may change or delete). */
+static bool owned_proc(const struct gamer_class *c)
+{
+	return c->how >= GAMER_HOW_STEAM_APP_ID && c->how <= GAMER_HOW_INHERITED;
+}
+
+static bool owned_task(const struct gamer_class *c)
+{
+	return c->how == GAMER_HOW_THREAD_RULE;
+}
+
+static bool same_class(const struct gamer_class *a, const struct gamer_class *b)
+{
+	return a->slot == b->slot && a->role == b->role && a->boost == b->boost &&
+	       a->how == b->how && a->from == b->from && a->rule == b->rule;
+}
+
+static void bump_gen(struct detect *d)
+{
+	uint32_t zero = 0;
+	uint64_t gen = 0;
+
+	bpf_map_lookup_elem(d->gen_fd, &zero, &gen);
+	gen++;
+	if (bpf_map_update_elem(d->gen_fd, &zero, &gen, BPF_ANY))
+		log_warn("failed to bump class_gen: %s", strerror(errno));
+	d->dirty = false;
+}
+
+/* The loaded profile behind a slot, or NULL. */
+static const struct profile *profile_of_slot(const struct detect *d, unsigned int slot)
+{
+	int i;
+
+	if (!d->cfg || !d->a || slot == GAMER_PROFILE_DEFAULTS || slot >= GAMER_MAX_PROFILES ||
+	    !d->a->id[slot])
+		return NULL;
+	i = config_find_profile(d->cfg, d->a->id[slot]);
+	return i < 0 ? NULL : &d->cfg->profiles[i];
+}
+
+/* Make task_class[tid] what p's thread rules say for a thread called comm. */
+static void put_thread(struct detect *d, uint32_t tid, const struct profile *p, unsigned int slot,
+		       const char *comm)
+{
+	struct gamer_class cur, want = { 0 };
+	bool have = bpf_map_lookup_elem(d->task_fd, &tid, &cur) == 0;
+	int rule = p ? match_thread_rule(p, comm) : -1;
+
+	if (have && !owned_task(&cur))
+		return;
+	if (rule < 0) {
+		if (have && bpf_map_delete_elem(d->task_fd, &tid) == 0)
+			d->dirty = true;
+		return;
+	}
+	want.slot = (uint16_t)slot;
+	want.role = (uint8_t)p->threads[rule].role;
+	want.boost = p->threads[rule].boost < 0 ? GAMER_BOOST_FROM_ROLE : (uint8_t)p->threads[rule].boost;
+	want.how = GAMER_HOW_THREAD_RULE;
+	want.rule = (uint32_t)rule;
+	if (have && same_class(&cur, &want))
+		return;
+	want.since_ns = boottime_ns();
+	if (bpf_map_update_elem(d->task_fd, &tid, &want, BPF_ANY))
+		log_warn("thread %u: failed to write task_class: %s", tid, strerror(errno));
+	else
+		d->dirty = true;
+	log_debug("thread %u (%s): role %s by threads[%d] of '%s'", tid, comm,
+		  role_name(p->threads[rule].role), rule, p->id);
+}
+
+/* Thread rules for every thread of process pid (p NULL: none apply). */
+static void put_threads(struct detect *d, int pid, const struct profile *p, unsigned int slot)
+{
+	char path[PATH_MAX], comm[PROC_COMM_LEN];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/%d/task", d->root, pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		int tid = atoi(de->d_name);
+
+		if (tid <= 0 || !proc_thread_comm(d->root, pid, tid, comm, sizeof(comm)))
+			continue;
+		put_thread(d, (uint32_t)tid, p, slot, comm);
+	}
+	closedir(dir);
+}
+
+/*
+ * Make proc_class[pid] want (NULL: no entry). Entries written by others are
+ * left alone. Returns true when want is now in the map.
+ */
+static bool put_proc(struct detect *d, uint32_t pid, struct gamer_class *want)
+{
+	struct gamer_class cur;
+	bool have = bpf_map_lookup_elem(d->proc_fd, &pid, &cur) == 0;
+
+	if (have && !owned_proc(&cur))
+		return false;
+	if (!want) {
+		if (have && bpf_map_delete_elem(d->proc_fd, &pid) == 0)
+			d->dirty = true;
+		return false;
+	}
+	if (have && same_class(&cur, want)) {
+		want->since_ns = cur.since_ns;
+		return true;
+	}
+	want->since_ns = boottime_ns();
+	if (bpf_map_update_elem(d->proc_fd, &pid, want, BPF_ANY)) {
+		log_warn("pid %u: failed to write proc_class: %s", pid, strerror(errno));
+		return false;
+	}
+	d->dirty = true;
+	return true;
+}
+
+/* The class a process's own match gives it; false when none. */
+static bool own_class(struct detect *d, const struct proc_info *pi, struct match_result *r,
+		      struct gamer_class *out)
+{
+	int slot;
+
+	match_process(d->cfg, pi, r, NULL);
+	if (r->profile < 0)
+		return false;
+	slot = apply_slot_of(d->a, d->cfg->profiles[r->profile].id);
+	if (slot <= 0)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->slot = (uint16_t)slot;
+	out->role = GAMER_ROLE_NONE;
+	out->boost = GAMER_BOOST_FROM_ROLE;
+	out->how = (uint8_t)match_key_how(r->key);
+	out->rule = (uint32_t)r->entry;
+	return true;
+}
+
+/*
+ * Decide process pid from its event: its own match, else (unless excluded)
+ * what it inherited at fork or its parent has now. exec_ts is the event's
+ * time (for the latency log), comm the name it is taking (or NULL).
+ */
+static void decide_one(struct detect *d, int pid, uint64_t exec_ts, const char *comm)
+{
+	struct gamer_class want, cur, parent;
+	struct match_result r;
+	struct proc_info pi;
+	uint32_t key = (uint32_t)pid, pkey;
+	bool have, ok;
+
+	if (!d->cfg || proc_read(d->root, pid, &pi))
+		return;
+	if (comm)
+		snprintf(pi.comm, sizeof(pi.comm), "%s", comm);
+	proc_read_steam(d->root, &pi);
+	have = bpf_map_lookup_elem(d->proc_fd, &key, &cur) == 0;
+	ok = own_class(d, &pi, &r, &want);
+	if (!ok && r.excluded < 0) {
+		pkey = (uint32_t)pi.ppid;
+		if (have && cur.how == GAMER_HOW_INHERITED) {
+			want = cur;
+			ok = true;
+		} else if (bpf_map_lookup_elem(d->proc_fd, &pkey, &parent) == 0 &&
+			   parent.slot != GAMER_PROFILE_DEFAULTS) {
+			memset(&want, 0, sizeof(want));
+			want.slot = parent.slot;
+			want.role = GAMER_ROLE_NONE;
+			want.boost = GAMER_BOOST_FROM_ROLE;
+			want.how = GAMER_HOW_INHERITED;
+			want.from = pkey;
+			ok = true;
+		}
+	}
+	if (!ok) {
+		if (have && owned_proc(&cur))
+			log_info("pid %d (%s): no profile now%s", pid, pi.comm,
+				 r.excluded >= 0 ? " (excluded)" : "");
+		put_proc(d, key, NULL);
+		put_threads(d, pid, NULL, 0);
+		proc_info_free(&pi);
+		return;
+	}
+	if (put_proc(d, key, &want)) {
+		const struct profile *p = profile_of_slot(d, want.slot);
+		struct proc_info again;
+
+		if (!have || !same_class(&cur, &want)) {
+			d->st.matched++;
+			if (exec_ts && want.since_ns > exec_ts)
+				log_info("pid %d (%s): profile '%s' by %s, %.2f ms after exec", pid,
+					 pi.comm, p ? p->id : "?", games_how_name(want.how),
+					 (double)(want.since_ns - exec_ts) / 1e6);
+			else
+				log_info("pid %d (%s): profile '%s' by %s", pid, pi.comm,
+					 p ? p->id : "?", games_how_name(want.how));
+		}
+		put_threads(d, pid, p, want.slot);
+		/*
+		 * A process that exited before the write would leave its entry
+		 * behind (the exit tracepoint deleted nothing): check it is
+		 * still the same, live process.
+		 */
+		if (proc_read(d->root, pid, &again) || again.start != pi.start) {
+			put_proc(d, key, NULL);
+			put_threads(d, pid, NULL, 0);
+		}
+		proc_info_free(&again);
+	}
+	proc_info_free(&pi);
+}
+
+/* The thread rule for thread tid of classified process tgid, named comm. */
+static void decide_thread(struct detect *d, uint32_t tid, uint32_t tgid, const char *comm)
+{
+	struct gamer_class pc;
+
+	if (bpf_map_lookup_elem(d->proc_fd, &tgid, &pc))
+		return;
+	put_thread(d, tid, profile_of_slot(d, pc.slot), pc.slot, comm);
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct detect *d = ctx;
+	const struct gamer_proc_event *e = data;
+	char comm[GAMER_COMM_LEN + 1];
+
+	if (size < sizeof(*e))
+		return 0;
+	memcpy(comm, e->comm, GAMER_COMM_LEN);
+	comm[GAMER_COMM_LEN] = '\0';
+	d->st.events++;
+	switch (e->type) {
+	case GAMER_PEV_EXEC:
+		d->st.execs++;
+		decide_one(d, (int)e->tgid, e->ts_ns, NULL);
+		break;
+	case GAMER_PEV_FORK:
+	case GAMER_PEV_THREAD:
+		decide_thread(d, e->pid, e->tgid, comm);
+		break;
+	case GAMER_PEV_RENAME:
+		if (e->pid == e->tgid)
+			decide_one(d, (int)e->pid, 0, comm);
+		else
+			decide_thread(d, e->pid, e->tgid, comm);
+		break;
+	case GAMER_PEV_EXIT:
+		log_debug("pid %u (%s) exited; its classes are gone", e->tgid, comm);
+		break;
+	}
+	return 0;
+}
+
+struct detect *detect_new(struct sched *s, const char *proc_root)
+{
+	struct detect *d = calloc(1, sizeof(*d));
+
+	if (!d) {
+		log_error("out of memory");
+		return NULL;
+	}
+	d->s = s;
+	d->root = proc_root;
+	d->proc_fd = bpf_map__fd(s->skel->maps.proc_class);
+	d->task_fd = bpf_map__fd(s->skel->maps.task_class);
+	d->gen_fd = bpf_map__fd(s->skel->maps.class_gen);
+	d->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.proc_events), handle_event, d, NULL);
+	if (!d->rb) {
+		log_error("failed to open the proc_events ring buffer: %s", strerror(errno));
+		free(d);
+		return NULL;
+	}
+	d->lost_seen = __atomic_load_n(&s->skel->bss->proc_events_lost, __ATOMIC_RELAXED);
+	return d;
+}
+
+void detect_free(struct detect *d)
+{
+	if (!d)
+		return;
+	ring_buffer__free(d->rb);
+	free(d);
+}
+
+void detect_set_config(struct detect *d, const struct config_set *c, const struct applied *a)
+{
+	d->cfg = c;
+	d->a = a;
+}
+
+int detect_fd(const struct detect *d)
+{
+	return ring_buffer__epoll_fd(d->rb);
+}
+
+void detect_handle_events(struct detect *d)
+{
+	uint64_t lost;
+
+	if (ring_buffer__consume(d->rb) < 0)
+		log_warn("failed to read process events: %s", strerror(errno));
+	lost = __atomic_load_n(&d->s->skel->bss->proc_events_lost, __ATOMIC_RELAXED);
+	if (lost != d->lost_seen) {
+		log_warn("%llu process event(s) did not fit in the ring buffer; rescanning /proc",
+			 (unsigned long long)(lost - d->lost_seen));
+		d->st.lost += lost - d->lost_seen;
+		d->lost_seen = lost;
+		detect_rescan(d, "events were lost");
+		return;
+	}
+	if (d->dirty)
+		bump_gen(d);
+}
+
+/* ---- rescan ------------------------------------------------------------------ */
+
+struct scanned {
+	int pid, ppid;
+	bool own, excluded, decided;
+	struct gamer_class cls;
+};
+
+static int cmp_pid(const void *a, const void *b)
+{
+	const struct scanned *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static struct scanned *find_scanned(struct scanned *v, size_t n, int pid)
+{
+	struct scanned key = { .pid = pid };
+
+	return bsearch(&key, v, n, sizeof(*v), cmp_pid);
+}
+
+/* Whether pid (tid) is in the decided set. */
+static bool kept(const struct scanned *v, size_t n, uint32_t pid)
+{
+	struct scanned *s = find_scanned((struct scanned *)v, n, (int)pid);
+
+	return s && s->decided;
+}
+
+/* Owned entries of map fd whose key is not kept: deleted. */
+static void drop_stale(struct detect *d, int fd, bool tasks, const struct scanned *v, size_t n,
+		       const uint32_t *tids, size_t n_tids)
+{
+	uint32_t key, next, *dead = NULL;
+	size_t n_dead = 0, cap = 0;
+	struct gamer_class c;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &c))
+			continue;
+		if (tasks ? !owned_task(&c) : !owned_proc(&c))
+			continue;
+		if (tasks) {
+			size_t i;
+
+			for (i = 0; i < n_tids && tids[i] != key; i++)
+				;
+			if (i < n_tids)
+				continue;
+		} else if (kept(v, n, key)) {
+			continue;
+		}
+		if (n_dead == cap) {
+			uint32_t *nd = realloc(dead, (cap = cap ? cap * 2 : 64) * sizeof(*nd));
+
+			if (!nd)
+				break;
+			dead = nd;
+		}
+		dead[n_dead++] = key;
+	}
+	for (size_t i = 0; i < n_dead; i++) {
+		if (bpf_map_delete_elem(fd, &dead[i]) == 0)
+			d->dirty = true;
+	}
+	free(dead);
+}
+
+/* Record every thread id of pid in *tids (for drop_stale). */
+static void collect_tids(const char *root, int pid, uint32_t **tids, size_t *n, size_t *cap)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/%d/task", root, pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		int tid = atoi(de->d_name);
+
+		if (tid <= 0)
+			continue;
+		if (*n == *cap) {
+			uint32_t *nt = realloc(*tids, (*cap = *cap ? *cap * 2 : 256) * sizeof(*nt));
+
+			if (!nt)
+				break;
+			*tids = nt;
+		}
+		(*tids)[(*n)++] = (uint32_t)tid;
+	}
+	closedir(dir);
+}
+
+void detect_rescan(struct detect *d, const char *why)
+{
+	struct scanned *v = NULL;
+	size_t n = 0, cap = 0, n_tids = 0, tid_cap = 0, i;
+	uint32_t *tids = NULL;
+	struct dirent *de;
+	DIR *dir;
+
+	if (!d->cfg)
+		return;
+	d->st.rescans++;
+	dir = opendir(d->root);
+	if (!dir) {
+		log_warn("failed to scan %s: %s", d->root, strerror(errno));
+		return;
+	}
+	while ((de = readdir(dir))) {
+		struct proc_info pi;
+		struct match_result r;
+		struct scanned s = { 0 };
+		int pid = atoi(de->d_name);
+
+		if (pid <= 0 || proc_read(d->root, pid, &pi))
+			continue;
+		proc_read_steam(d->root, &pi);
+		s.pid = pid;
+		s.ppid = pi.ppid;
+		s.own = own_class(d, &pi, &r, &s.cls);
+		s.excluded = r.excluded >= 0;
+		s.decided = s.own;
+		proc_info_free(&pi);
+		if (n == cap) {
+			struct scanned *nv = realloc(v, (cap = cap ? cap * 2 : 512) * sizeof(*nv));
+
+			if (!nv) {
+				log_error("out of memory scanning %s", d->root);
+				break;
+			}
+			v = nv;
+		}
+		v[n++] = s;
+	}
+	closedir(dir);
+	qsort(v, n, sizeof(*v), cmp_pid);
+
+	/* Inheritance: the nearest matched ancestor, through unexcluded ones. */
+	for (i = 0; i < n; i++) {
+		struct scanned *s = &v[i], *up = s;
+		int depth;
+
+		if (s->own || s->excluded)
+			continue;
+		for (depth = 0; depth < INHERIT_MAX_DEPTH; depth++) {
+			up = find_scanned(v, n, up->ppid);
+			if (!up || up->excluded || up->own)
+				break;
+		}
+		if (!up || !up->own)
+			continue;
+		memset(&s->cls, 0, sizeof(s->cls));
+		s->cls.slot = up->cls.slot;
+		s->cls.role = GAMER_ROLE_NONE;
+		s->cls.boost = GAMER_BOOST_FROM_ROLE;
+		s->cls.how = GAMER_HOW_INHERITED;
+		s->cls.from = (uint32_t)up->pid;
+		s->decided = true;
+	}
+
+	for (i = 0; i < n; i++) {
+		struct scanned *s = &v[i];
+
+		if (!s->decided) {
+			put_proc(d, (uint32_t)s->pid, NULL);
+			continue;
+		}
+		if (!put_proc(d, (uint32_t)s->pid, &s->cls)) {
+			s->decided = false;
+			continue;
+		}
+		put_threads(d, s->pid, profile_of_slot(d, s->cls.slot), s->cls.slot);
+		collect_tids(d->root, s->pid, &tids, &n_tids, &tid_cap);
+	}
+	drop_stale(d, d->proc_fd, false, v, n, NULL, 0);
+	drop_stale(d, d->task_fd, true, NULL, 0, tids, n_tids);
+	if (d->dirty)
+		bump_gen(d);
+	log_debug("rescanned %s (%s): %zu processes", d->root, why, n);
+	free(tids);
+	free(v);
+}
+
+const struct detect_stats *detect_stats(const struct detect *d)
+{
+	return &d->st;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Game detection in the daemon: decides which profile each process gets
+ * (match.h) and keeps the scheduler's class maps (proc_class, task_class,
+ * class_gen; see bpf/intf.h) equal to those decisions.
+ *
+ * Event-driven: the scheduler's tracepoints post exec, fork, thread, rename
+ * and exit events on the proc_events ring buffer, read in the daemon's poll
+ * loop. /proc is scanned once at start-up (games already running), after
+ * every configuration change (profiles added, edited or removed re-evaluate
+ * the running processes) and when the ring buffer dropped events. Never on
+ * a timer.
+ *
+ * The daemon owns the entries it writes (how: a match key, inherited, a
+ * thread rule) and leaves others (how: none/manual, written by tools) alone.
+ */
+#ifndef SCX_GAMER_DETECT_H
+#define SCX_GAMER_DETECT_H
+
+#include <stdint.h>
+
+#include "apply.h"
+#include "gamer_config.h"
+
+struct detect;
+struct sched;
+
+struct detect_stats {
+	uint64_t events, execs, matched, rescans, lost;
+};
+
+/*
+ * Bind to the scheduler's maps and ring buffer. proc_root is "/proc" (tests
+ * may point elsewhere only for unit tests; the daemon always uses /proc).
+ */
+struct detect *detect_new(struct sched *s, const char *proc_root);
+void detect_free(struct detect *d);
+/* The configuration decisions are made against (kept by the caller). */
+void detect_set_config(struct detect *d, const struct config_set *c, const struct applied *a);
+/* fd that becomes readable when events are waiting. */
+int detect_fd(const struct detect *d);
+/* Handle waiting events (and a rescan if some were lost). */
+void detect_handle_events(struct detect *d);
+/* Decide every process again from /proc and make the maps agree. */
+void detect_rescan(struct detect *d, const char *why);
+const struct detect_stats *detect_stats(const struct detect *d);
+
+#endif /* SCX_GAMER_DETECT_H */

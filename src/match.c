@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Matching processes to profiles (see match.h).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "match.h"
+
+/* Most we read of a cmdline or environ file: enough for any real one. */
+#define PROC_FILE_MAX (256 * 1024)
+/* Ancestors searched for a Steam app id. */
+#define STEAM_MAX_DEPTH 32
+
+/* Read a whole /proc file into a NUL-terminated buffer; NULL with errno. */
+static char *read_file(const char *path, size_t max, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap), *nb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0 || !buf) {
+		int e = fd < 0 ? errno : ENOMEM;
+
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		errno = e;
+		return NULL;
+	}
+	for (;;) {
+		if (n + 1 >= cap) {
+			if (cap >= max)
+				break;
+			cap *= 2;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				close(fd);
+				free(buf);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+
+			close(fd);
+			free(buf);
+			errno = e;
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static int read_stat(const char *root, int pid, struct proc_info *pi)
+{
+	char path[PATH_MAX], *buf, *p;
+	int field;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", root, pid);
+	buf = read_file(path, 4096, NULL);
+	if (!buf)
+		return -errno;
+	/* "PID (COMM) S PPID ...": comm may hold spaces and ')'. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2]) {
+		free(buf);
+		return -EINVAL;
+	}
+	p += 2;
+	pi->state = *p;
+	for (field = 3; field < 22 && p; field++) {
+		if (field == 4)
+			pi->ppid = atoi(p);
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p) {
+		free(buf);
+		return -EINVAL;
+	}
+	pi->start = strtoull(p, NULL, 10);
+	free(buf);
+	return 0;
+}
+
+static void chomp(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+}
+
+static bool ends_with_exe(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 4 && strcasecmp(s + n - 4, ".exe") == 0;
+}
+
+/* Basename by either slash (Windows paths use '\'). */
+static const char *any_basename(const char *s)
+{
+	const char *b = s;
+
+	for (; *s; s++) {
+		if (*s == '/' || *s == '\\')
+			b = s + 1;
+	}
+	return b;
+}
+
+static bool is_wine_loader(const char *exe)
+{
+	static const char *const loaders[] = { "wine64-preloader", "wine-preloader", "wine64",
+					       "wine" };
+	const char *base = strrchr(exe, '/');
+
+	base = base ? base + 1 : exe;
+	for (size_t i = 0; i < sizeof(loaders) / sizeof(loaders[0]); i++) {
+		if (strcmp(base, loaders[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A Wine process's Windows executable: Wine rewrites argv so that argv[0] is
+ * the .exe's Windows path; failing that, the first argument naming an .exe,
+ * then comm (which Wine sets to the .exe name, truncated to 15 characters).
+ */
+static void find_wine_exe(struct proc_info *pi, const char *args, size_t len)
+{
+	const char *a;
+
+	pi->wine_exe[0] = '\0';
+	if (!is_wine_loader(pi->exe))
+		return;
+	for (a = args; a < args + len; a += strlen(a) + 1) {
+		if (ends_with_exe(a)) {
+			snprintf(pi->wine_exe, sizeof(pi->wine_exe), "%s", any_basename(a));
+			return;
+		}
+	}
+	if (ends_with_exe(pi->comm))
+		snprintf(pi->wine_exe, sizeof(pi->wine_exe), "%s", pi->comm);
+}
+
+int proc_read(const char *root, int pid, struct proc_info *pi)
+{
+	char path[PATH_MAX], *buf;
+	size_t len = 0, i;
+	ssize_t n;
+	int err;
+
+	memset(pi, 0, sizeof(*pi));
+	pi->pid = pid;
+	err = read_stat(root, pid, pi);
+	if (err)
+		return err;
+	if (pi->state == 'Z' || pi->state == 'X')
+		return -ENOENT;
+
+	snprintf(path, sizeof(path), "%s/%d/comm", root, pid);
+	buf = read_file(path, 64, NULL);
+	if (!buf)
+		return -errno;
+	chomp(buf);
+	snprintf(pi->comm, sizeof(pi->comm), "%s", buf);
+	free(buf);
+
+	snprintf(path, sizeof(path), "%s/%d/exe", root, pid);
+	n = readlink(path, pi->exe, sizeof(pi->exe) - 1);
+	if (n < 0)
+		n = 0;
+	pi->exe[n] = '\0';
+	/* The kernel marks an exe replaced on disk (a game updated while running). */
+	if (n > 10 && strcmp(pi->exe + n - 10, " (deleted)") == 0)
+		pi->exe[n - 10] = '\0';
+
+	snprintf(path, sizeof(path), "%s/%d/cmdline", root, pid);
+	buf = read_file(path, PROC_FILE_MAX, &len);
+	if (!buf) {
+		buf = strdup("");
+		len = 0;
+		if (!buf)
+			return -ENOMEM;
+	}
+	while (len && buf[len - 1] == '\0')
+		len--;
+	pi->argv0 = strdup(buf);
+	find_wine_exe(pi, buf, len);
+	for (i = 0; i < len; i++) {
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	}
+	buf[len] = '\0';
+	pi->cmdline = buf;
+	if (!pi->argv0) {
+		proc_info_free(pi);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void proc_info_free(struct proc_info *pi)
+{
+	free(pi->cmdline);
+	free(pi->argv0);
+	pi->cmdline = pi->argv0 = NULL;
+}
+
+bool proc_thread_comm(const char *root, int pid, int tid, char *buf, size_t len)
+{
+	char path[PATH_MAX], *s;
+
+	snprintf(path, sizeof(path), "%s/%d/task/%d/comm", root, pid, tid);
+	s = read_file(path, 64, NULL);
+	if (!s)
+		return false;
+	chomp(s);
+	snprintf(buf, len, "%s", s);
+	free(s);
+	return true;
+}
+
+/* A positive id up to 2^32 - 1 in s ("730"); 0 if not one. */
+static uint32_t parse_app_id(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)*s))
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v == 0 || v > UINT32_MAX)
+		return 0;
+	return (uint32_t)v;
+}
+
+/* SteamAppId (preferred) or SteamGameId from ROOT/PID/environ. */
+static uint32_t env_app_id(const char *root, int pid)
+{
+	char path[PATH_MAX], *buf, *v;
+	uint32_t app = 0, game = 0;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%d/environ", root, pid);
+	buf = read_file(path, PROC_FILE_MAX, &len);
+	if (!buf)
+		return 0;
+	for (v = buf; v < buf + len; v += strlen(v) + 1) {
+		if (strncmp(v, "SteamAppId=", 11) == 0)
+			app = parse_app_id(v + 11);
+		else if (strncmp(v, "SteamGameId=", 12) == 0)
+			game = parse_app_id(v + 12);
+	}
+	free(buf);
+	return app ? app : game;
+}
+
+/* Steam's reaper runs games as `reaper SteamLaunch AppId=N -- ...`. */
+static uint32_t reaper_app_id(const char *root, int pid)
+{
+	char path[PATH_MAX], *buf, *a;
+	uint32_t id = 0;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%d/cmdline", root, pid);
+	buf = read_file(path, PROC_FILE_MAX, &len);
+	if (!buf)
+		return 0;
+	if (strcmp(any_basename(buf), "reaper") == 0) {
+		for (a = buf; a < buf + len && strcmp(a, "--") != 0; a += strlen(a) + 1) {
+			if (strncmp(a, "AppId=", 6) == 0) {
+				id = parse_app_id(a + 6);
+				break;
+			}
+		}
+	}
+	free(buf);
+	return id;
+}
+
+void proc_read_steam(const char *root, struct proc_info *pi)
+{
+	int pid = pi->pid, depth;
+
+	pi->steam_app_id = 0;
+	pi->steam_from = 0;
+	for (depth = 0; pid > 1 && depth < STEAM_MAX_DEPTH; depth++) {
+		struct proc_info up;
+		uint32_t id = env_app_id(root, pid);
+
+		if (!id)
+			id = reaper_app_id(root, pid);
+		if (id) {
+			pi->steam_app_id = id;
+			pi->steam_from = pid;
+			return;
+		}
+		if (pid == pi->pid) {
+			pid = pi->ppid;
+			continue;
+		}
+		if (read_stat(root, pid, &up))
+			return;
+		pid = up.ppid;
+	}
+}
+
+const char *proc_full_name(const struct proc_info *pi, char *buf, size_t len)
+{
+	const char *cand[2] = { any_basename(pi->argv0 ? pi->argv0 : ""), any_basename(pi->exe) };
+	size_t n = strlen(pi->comm);
+
+	if (n < PROC_COMM_LEN - 1)
+		return NULL;
+	for (int i = 0; i < 2; i++) {
+		if (strlen(cand[i]) > n && strncmp(cand[i], pi->comm, n) == 0) {
+			snprintf(buf, len, "%s", cand[i]);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+static bool comm_matches(const char *glob, const struct proc_info *pi)
+{
+	char full[PATH_MAX];
+	const char *f;
+
+	if (fnmatch(glob, pi->comm, 0) == 0)
+		return true;
+	f = proc_full_name(pi, full, sizeof(full));
+	return f && fnmatch(glob, f, 0) == 0;
+}
+
+static bool key_matches(const struct match_entry *e, uint32_t key, const struct proc_info *pi)
+{
+	switch (key) {
+	case MATCH_STEAM_APP_ID:
+		return pi->steam_app_id && pi->steam_app_id == e->steam_app_id;
+	case MATCH_COMM:
+		return comm_matches(e->comm, pi);
+	case MATCH_EXE:
+		return pi->exe[0] && fnmatch(e->exe, pi->exe, 0) == 0;
+	case MATCH_CMDLINE:
+		return fnmatch(e->cmdline, pi->cmdline ? pi->cmdline : "", 0) == 0;
+	case MATCH_WINE_EXE:
+		return pi->wine_exe[0] && fnmatch(e->wine_exe, pi->wine_exe, FNM_CASEFOLD) == 0;
+	}
+	return false;
+}
+
+static const uint32_t keys_by_rank[] = { MATCH_STEAM_APP_ID, MATCH_EXE, MATCH_WINE_EXE,
+					 MATCH_COMM, MATCH_CMDLINE };
+#define N_KEYS (sizeof(keys_by_rank) / sizeof(keys_by_rank[0]))
+
+bool match_entry_test(const struct match_entry *e, const struct proc_info *pi, uint32_t *failed)
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		uint32_t k = keys_by_rank[i];
+
+		if ((e->keys & k) && !key_matches(e, k, pi)) {
+			if (failed)
+				*failed = k;
+			return false;
+		}
+	}
+	return e->keys != 0;
+}
+
+uint32_t match_entry_key(const struct match_entry *e)
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (e->keys & keys_by_rank[i])
+			return keys_by_rank[i];
+	}
+	return 0;
+}
+
+int match_key_rank(uint32_t key)
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (key == keys_by_rank[i])
+			return (int)(N_KEYS - i);
+	}
+	return 0;
+}
+
+unsigned int match_key_how(uint32_t key)
+{
+	switch (key) {
+	case MATCH_STEAM_APP_ID:
+		return GAMER_HOW_STEAM_APP_ID;
+	case MATCH_EXE:
+		return GAMER_HOW_EXE;
+	case MATCH_WINE_EXE:
+		return GAMER_HOW_WINE_EXE;
+	case MATCH_COMM:
+		return GAMER_HOW_COMM;
+	case MATCH_CMDLINE:
+		return GAMER_HOW_CMDLINE;
+	}
+	return GAMER_HOW_NONE;
+}
+
+const char *match_key_name(uint32_t key)
+{
+	static const char *const names[] = { GAMER_HOWS(GAMER_HOW_NAME) };
+	unsigned int how = match_key_how(key);
+
+	return how < GAMER_HOW_COUNT ? names[how] : "?";
+}
+
+/* "comm 'cs2'" and what the process has, for explain. */
+static void describe(char *buf, size_t len, const struct match_entry *e, uint32_t key,
+		     const struct proc_info *pi, bool ok)
+{
+	const char *verb = ok ? "matches" : "does not match";
+
+	switch (key) {
+	case MATCH_STEAM_APP_ID:
+		if (pi->steam_app_id)
+			snprintf(buf, len, "steam_app_id %u %s %u (found at pid %d)",
+				 e->steam_app_id, ok ? "is" : "is not", pi->steam_app_id,
+				 pi->steam_from);
+		else
+			snprintf(buf, len, "steam_app_id %u: the process has no Steam app id",
+				 e->steam_app_id);
+		break;
+	case MATCH_COMM:
+		snprintf(buf, len, "comm '%s' %s '%s'", e->comm, verb, pi->comm);
+		break;
+	case MATCH_EXE:
+		snprintf(buf, len, "exe '%s' %s '%.100s'", e->exe, verb, pi->exe);
+		break;
+	case MATCH_CMDLINE:
+		snprintf(buf, len, "cmdline '%s' %s '%.80s'", e->cmdline, verb,
+			 pi->cmdline ? pi->cmdline : "");
+		break;
+	case MATCH_WINE_EXE:
+		if (pi->wine_exe[0])
+			snprintf(buf, len, "wine_exe '%.60s' %s '%.60s'", e->wine_exe, verb,
+				 pi->wine_exe);
+		else
+			snprintf(buf, len, "wine_exe '%s': not a Wine process", e->wine_exe);
+		break;
+	default:
+		snprintf(buf, len, "an entry with no keys");
+	}
+}
+
+void match_process(const struct config_set *c, const struct proc_info *pi,
+		   struct match_result *r, struct match_verdict *verdicts)
+{
+	const struct daemon_config *dc = &c->daemon;
+	int best_rank = 0;
+
+	r->profile = -1;
+	r->entry = -1;
+	r->key = 0;
+	r->excluded = -1;
+	for (size_t i = 0; i < dc->n_exclude; i++) {
+		if (match_entry_test(&dc->exclude[i], pi, NULL)) {
+			r->excluded = (int)i;
+			break;
+		}
+	}
+
+	for (size_t p = 0; p < c->n_profiles; p++) {
+		const struct profile *pr = &c->profiles[p];
+		struct match_verdict v = { .entry = -1 };
+		uint32_t failed = 0;
+		char what[160];
+		int rank;
+
+		for (size_t i = 0; i < pr->n_match; i++) {
+			const struct match_entry *e = &pr->match[i];
+			uint32_t f = 0;
+
+			if (!match_entry_test(e, pi, &f)) {
+				if (v.entry < 0 && !failed) {
+					failed = f;
+					describe(what, sizeof(what), e, f, pi, false);
+					snprintf(v.why, sizeof(v.why), "match[%zu]: %.160s", i, what);
+				}
+				continue;
+			}
+			if (v.entry < 0 || match_key_rank(match_entry_key(e)) > match_key_rank(v.key)) {
+				v.entry = (int)i;
+				v.key = match_entry_key(e);
+			}
+		}
+		if (v.entry >= 0) {
+			v.matched = r->excluded < 0;
+			describe(what, sizeof(what), &pr->match[v.entry], v.key, pi, true);
+			if (r->excluded >= 0)
+				snprintf(v.why, sizeof(v.why),
+					 "match[%d]: %.120s, but the process is excluded (exclude[%d] in %.60s)",
+					 v.entry, what, r->excluded, dc->path ? dc->path : "the daemon file");
+			else
+				snprintf(v.why, sizeof(v.why), "match[%d]: %.160s", v.entry, what);
+		} else if (pr->n_match > 1) {
+			/* The first entry's reason stands for all; say there were more. */
+			size_t l = strlen(v.why);
+
+			snprintf(v.why + l, sizeof(v.why) - l, " (and %zu more entries do not match)",
+				 pr->n_match - 1);
+		}
+		if (verdicts)
+			verdicts[p] = v;
+		if (!v.matched)
+			continue;
+		rank = match_key_rank(v.key);
+		/* Profiles are sorted by id: on a full tie the earlier one stays. */
+		if (r->profile < 0 || pr->priority > c->profiles[r->profile].priority ||
+		    (pr->priority == c->profiles[r->profile].priority && rank > best_rank)) {
+			r->profile = (int)p;
+			r->entry = v.entry;
+			r->key = v.key;
+			best_rank = rank;
+		}
+	}
+}
+
+int match_thread_rule(const struct profile *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_threads; i++) {
+		for (size_t j = 0; j < p->threads[i].n_names; j++) {
+			if (fnmatch(p->threads[i].names[j], name, 0) == 0)
+				return (int)i;
+		}
+	}
+	return -1;
+}

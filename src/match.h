@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Which profile a process gets: reading a process's facts from /proc (or a
+ * directory laid out like it, for tests) and matching them against the
+ * profiles' `match:` entries, the daemon file's `exclude:` entries and the
+ * profiles' `threads:` rules. No BPF here; detect.c writes the result into
+ * the scheduler's maps.
+ *
+ * Precedence when several profiles match: the higher `priority`, then the
+ * more specific key of the matching entry (steam_app_id > exe > wine_exe >
+ * comm > cmdline; an entry counts by its most specific key), then the profile
+ * id (the file name) in byte order.
+ */
+#ifndef SCX_GAMER_MATCH_H
+#define SCX_GAMER_MATCH_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "gamer_config.h"
+
+/* The kernel's comm: 15 characters and a NUL. */
+#define PROC_COMM_LEN 16
+
+/* What matching looks at, read from ROOT/PID/. */
+struct proc_info {
+	int pid, ppid;
+	unsigned long long start; /* stat field 22: start time in clock ticks after boot */
+	char state;		  /* stat field 3: 'R', 'S', 'Z', ... */
+	char comm[PROC_COMM_LEN];
+	char exe[PATH_MAX];	  /* the exe link's target; "" if unreadable */
+	char *cmdline;		  /* arguments joined by spaces ("" for none) */
+	char *argv0;		  /* the first argument ("" for none) */
+	/* Windows executable basename of a Wine/Proton process, else "". */
+	char wine_exe[NAME_MAX + 1];
+	/*
+	 * Steam app id: the process's SteamAppId/SteamGameId, else an
+	 * ancestor's, else a `reaper ... AppId=N` ancestor's (0: none), and
+	 * the pid it was found at. Filled by proc_read_steam().
+	 */
+	uint32_t steam_app_id;
+	int steam_from;
+};
+
+/*
+ * Read ROOT/PID/{stat,comm,exe,cmdline} into pi (zeroed first). Returns 0, or
+ * -ENOENT if the process is gone (or a zombie: it has exited), -errno for
+ * other failures. A process whose exe or cmdline cannot be read (a kernel
+ * thread, no permission) is still read, with those empty.
+ */
+int proc_read(const char *root, int pid, struct proc_info *pi);
+/* Find pi's Steam app id, walking up to 32 ancestors. */
+void proc_read_steam(const char *root, struct proc_info *pi);
+void proc_info_free(struct proc_info *pi);
+/* The name of one thread (ROOT/PID/task/TID/comm); false if gone. */
+bool proc_thread_comm(const char *root, int pid, int tid, char *buf, size_t len);
+
+/*
+ * The full name behind a comm the kernel truncated: the basename of argv[0]
+ * (either slash) or of the exe, when its first 15 characters are comm.
+ * Returns NULL when comm is shorter than 15 characters or nothing fits.
+ */
+const char *proc_full_name(const struct proc_info *pi, char *buf, size_t len);
+
+/* True when entry e matches pi; else *failed is the first key that did not. */
+bool match_entry_test(const struct match_entry *e, const struct proc_info *pi,
+		      uint32_t *failed);
+/* The most specific of an entry's keys (one MATCH_* bit). */
+uint32_t match_entry_key(const struct match_entry *e);
+/* Rank of a MATCH_* key for precedence: 5 (steam_app_id) .. 1 (cmdline). */
+int match_key_rank(uint32_t key);
+/* enum gamer_how of a MATCH_* key. */
+unsigned int match_key_how(uint32_t key);
+/* "steam_app_id", "comm", ... of a MATCH_* key. */
+const char *match_key_name(uint32_t key);
+
+/* One profile's verdict (explain). */
+struct match_verdict {
+	bool matched;
+	int entry;	  /* the best matching entry; -1 */
+	uint32_t key;	  /* its most specific key */
+	char why[256];	  /* why it matched or not, for people */
+};
+
+struct match_result {
+	int profile;	/* index into config_set.profiles, or -1 */
+	int entry;	/* its matching entry */
+	uint32_t key;	/* that entry's most specific key */
+	int excluded;	/* index of the exclude entry that matched, or -1 */
+};
+
+/*
+ * The profile pi matches by itself. An excluded process matches nothing.
+ * With verdicts (n_profiles long), each profile's verdict is filled too.
+ */
+void match_process(const struct config_set *c, const struct proc_info *pi,
+		   struct match_result *r, struct match_verdict *verdicts);
+
+/* Index of the first `threads:` rule of p matching thread name, or -1. */
+int match_thread_rule(const struct profile *p, const char *name);
+
+#endif /* SCX_GAMER_MATCH_H */
