@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fake-game: a process that looks like a game to game detection. Copied
+ * under a game's name (or run through `exec -a` for another argv[0]), it
+ * starts named threads and sleeps; it touches no BPF map.
+ *
+ *   fake-game [--comm NAME] [--rename-after-ms MS] [--seconds S]
+ *             [--child [ARG...] --end] [THREAD...]
+ *
+ * THREAD is NAME, or OLD>NEW for a thread that starts as OLD and renames
+ * itself to NEW after --rename-after-ms (default 500) - games name threads
+ * after spawning them. --comm renames the main thread at start (Wine names
+ * its process after the .exe that way). --child forks a child process that
+ * runs the same program with ARG... (no exec with no ARG: the child just
+ * sleeps), to test that children inherit a profile.
+ *
+ * Prints, flushed, one line per thread "thread NAME TID" (the final name),
+ * "child PID" for a child, then "ready"; then sleeps until --seconds
+ * (default 600) pass or it is killed. Busy-loops never: detection, not
+ * scheduling, is what it exercises. Options may come anywhere, so that a
+ * copy can carry arguments of the program it imitates before them
+ * (`reaper SteamLaunch AppId=N --child GAME --end`).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_THREADS 16
+
+struct thread {
+	char first[16], final[16];
+	pthread_t t;
+	pid_t tid;
+	int renames;
+};
+
+static struct thread threads[MAX_THREADS];
+static int n_threads;
+static long rename_ms = 500;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int started;
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static void *run(void *arg)
+{
+	struct thread *t = arg;
+
+	prctl(PR_SET_NAME, t->first);
+	pthread_mutex_lock(&lock);
+	t->tid = (pid_t)syscall(SYS_gettid);
+	started++;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+	if (t->renames) {
+		sleep_ms(rename_ms);
+		prctl(PR_SET_NAME, t->final);
+	}
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: fake-game [--comm NAME] [--rename-after-ms MS] [--seconds S]\n"
+			"                 [--child [ARG...] --end] [THREAD...]\n"
+			"  THREAD: NAME or OLD>NEW (renamed after --rename-after-ms)\n");
+	return 2;
+}
+
+static int name_ok(const char *s)
+{
+	return *s && strlen(s) < 16;
+}
+
+int main(int argc, char **argv)
+{
+	long seconds = 600;
+	char **child = NULL;
+	int i = 1, n_child = -1;
+	pid_t cpid = 0;
+
+	for (; i < argc; i++) {
+		struct thread *t = &threads[n_threads];
+		char *gt;
+
+		if (!strcmp(argv[i], "--comm") && i + 1 < argc) {
+			if (!name_ok(argv[++i]))
+				return usage();
+			prctl(PR_SET_NAME, argv[i]);
+			continue;
+		} else if (!strcmp(argv[i], "--rename-after-ms") && i + 1 < argc) {
+			rename_ms = atol(argv[++i]);
+			continue;
+		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+			seconds = atol(argv[++i]);
+			continue;
+		} else if (!strcmp(argv[i], "--child")) {
+			child = &argv[i + 1];
+			for (n_child = 0; i + 1 < argc && strcmp(argv[i + 1], "--end"); i++)
+				n_child++;
+			if (i + 1 >= argc)
+				return usage();
+			i++; /* the "--end" */
+			continue;
+		} else if (strncmp(argv[i], "--", 2) == 0 && argv[i][2]) {
+			return usage();
+		}
+		if (n_threads == MAX_THREADS)
+			return usage();
+		gt = strchr(argv[i], '>');
+		if (gt)
+			*gt = '\0';
+		if (!name_ok(argv[i]) || (gt && !name_ok(gt + 1)))
+			return usage();
+		snprintf(t->first, sizeof(t->first), "%s", argv[i]);
+		snprintf(t->final, sizeof(t->final), "%s", gt ? gt + 1 : argv[i]);
+		t->renames = gt != NULL;
+		n_threads++;
+	}
+
+	if (child) {
+		cpid = fork();
+		if (cpid < 0) {
+			perror("fork");
+			return 1;
+		}
+		if (cpid == 0) {
+			if (n_child > 0) {
+				child[n_child] = NULL;
+				execv(child[0], child);
+				perror(child[0]);
+				_exit(1);
+			}
+			for (;;)
+				pause();
+		}
+	}
+	for (int k = 0; k < n_threads; k++) {
+		if (pthread_create(&threads[k].t, NULL, run, &threads[k])) {
+			fprintf(stderr, "fake-game: pthread_create failed\n");
+			return 1;
+		}
+	}
+	pthread_mutex_lock(&lock);
+	while (started < n_threads)
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
+	for (int k = 0; k < n_threads; k++)
+		printf("thread %s %d\n", threads[k].final, (int)threads[k].tid);
+	if (cpid)
+		printf("child %d\n", (int)cpid);
+	printf("ready\n");
+	fflush(stdout);
+	sleep_ms(seconds * 1000);
+	if (cpid) {
+		kill(cpid, SIGKILL);
+		waitpid(cpid, NULL, 0);
+	}
+	return 0;
+}

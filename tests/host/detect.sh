@@ -1,0 +1,312 @@
+#!/bin/sh
+# Game detection against a `run --no-attach` daemon on the host kernel: real
+# processes (copies of tests/bin/fake-game named like games, with the argv,
+# environment and thread names games have), the real tracepoints and ring
+# buffer, the real proc_class/task_class maps, read back through `status`
+# and `explain` (which read the kernel's maps, not the daemon).
+. "${SRCDIR:-.}/tests/host/tap.sh"
+: "${SCX_GAMER:?SCX_GAMER must name the scx_gamer binary}"
+: "${BUILDDIR:?BUILDDIR must name the build directory}"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "1..0 # SKIP creating BPF maps and tracing needs root"
+	exit 0
+fi
+if ! command -v bpftool >/dev/null || ! command -v bash >/dev/null; then
+	echo "1..0 # SKIP needs bpftool and bash"
+	exit 0
+fi
+
+T=$(mktemp -d)
+pin=/sys/fs/bpf/scx_gamer_detect_test_$$
+etc=$T/etc
+shipped=$T/shipped
+bin=$T/bin
+log=$T/daemon.log
+mkdir -p "$etc/profiles" "$shipped" "$bin"
+pid=
+pids=
+
+cleanup() {
+	# shellcheck disable=SC2086
+	[ -n "$pids" ] && kill $pids 2>/dev/null
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	rm -rf "$T" "$pin"
+}
+trap cleanup EXIT
+
+sg() { "$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run" --config-dir "$etc" --profile-dir "$shipped" "$@"; }
+
+# Copies of fake-game under the names games have.
+for n in earlygame nativegame steamgame wineserver reaper helper averyveryverylongname \
+	plainproc wine64-preloader lategame; do
+	cp "$BUILDDIR/tests/bin/fake-game" "$bin/$n"
+done
+
+# start [VAR=VALUE...] NAME OUT [ARG...]: run $bin/NAME in the background with
+# those environment variables, output in $T/OUT; sets $last to its pid once
+# it printed "ready".
+start() {
+	_env=
+	while contains "$1" "="; do
+		_env="$_env $1"
+		shift
+	done
+	_n=$1 _o=$2
+	shift 2
+	# shellcheck disable=SC2086
+	env $_env "$bin/$_n" "$@" > "$T/$_o" 2>&1 &
+	last=$!
+	pids="$pids $last"
+	wait_for_file "$T/$_o" ready
+}
+
+wait_for_file() {
+	_i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -gt 100 ] && return 1
+		sleep 0.1
+	done
+}
+
+# The tid of thread $2 from output file $1.
+tid_of() { awk -v n="$2" '$1 == "thread" && $2 == n { print $3 }' "$T/$1"; }
+
+# "PROFILE HOW" of pid $1 from `status` (the kernel's proc_class), or "none".
+game_of() {
+	_g=$(sg status 2>/dev/null | awk -v p="$1" 'on && $1 == p { print $3, $4; exit } /^games:/ { on = 1 }')
+	echo "${_g:-none}"
+}
+
+# Wait (10 s at most) until game_of $1 is $2.
+wait_game() {
+	_i=0
+	while [ "$(game_of "$1")" != "$2" ]; do
+		_i=$((_i + 1))
+		[ $_i -gt 100 ] && break
+		sleep 0.1
+	done
+	[ "$(game_of "$1")" = "$2" ] || { echo "# pid $1: '$(game_of "$1")', expected '$2'"; return 1; }
+}
+
+# The role `explain` shows for thread $2 of pid $1 (from task_class).
+role_of() { sg explain "$1" 2>/dev/null | awk -v t="$2" '/^threads:/ { on = 1 } on && $1 == t { print $3; exit }'; }
+
+wait_role() {
+	_i=0
+	while [ "$(role_of "$1" "$2")" != "$3" ]; do
+		_i=$((_i + 1))
+		[ $_i -gt 100 ] && break
+		sleep 0.1
+	done
+	[ "$(role_of "$1" "$2")" = "$3" ] || { echo "# tid $2: role '$(role_of "$1" "$2")', expected '$3'"; return 1; }
+}
+
+# Entries for key $2 in pinned map $1.
+entries() { bpftool map dump pinned "$pin/$1" 2>/dev/null | grep -c "\"key\": $2,"; }
+
+put() { printf '%s\n' "$2" > "$etc/profiles/$1.yaml.tmp" && mv "$etc/profiles/$1.yaml.tmp" "$etc/profiles/$1.yaml"; }
+
+# ---- the configuration ------------------------------------------------------
+
+cat > "$etc/scx_gamer.yaml" <<'EOF'
+schema: 1
+exclude:
+  - comm: wineserver
+  - comm: reaper
+EOF
+put earlygame 'schema: 1
+match:
+  - comm: earlygame'
+native='schema: 1
+match:
+  - comm: nativegame
+threads:
+  - {name: "RenderThread*", role: render}
+  - {name: "AudioThread", role: audio, boost: 6}
+  - {name: "Worker*", role: game}'
+put native "$native"
+put steamgame 'schema: 1
+match:
+  - steam_app_id: 4711'
+put winegame 'schema: 1
+match:
+  - wine_exe: "WineGame.exe"'
+put longname 'schema: 1
+match:
+  - comm: averyveryverylongname'
+put bycmdline 'schema: 1
+match:
+  - cmdline: "* profile-me*"'
+
+# A game already running when the daemon starts.
+start earlygame early.out EarlyRender
+early=$last
+
+"$SCX_GAMER" run --no-attach --pin-dir "$pin" --run-dir "$T/run" --config-dir "$etc" \
+	--profile-dir "$shipped" > "$log" 2>&1 &
+pid=$!
+i=0
+while ! grep -q "running without attaching" "$log" 2>/dev/null; do
+	i=$((i + 1))
+	if [ $i -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
+		echo "Bail out! the daemon did not start"
+		sed 's/^/# /' "$log"
+		exit 1
+	fi
+	sleep 0.1
+done
+
+check "a game running before the daemon started is found by the start-up scan" \
+	wait_game "$early" "earlygame comm"
+
+# ---- a native game with named threads ----------------------------------------
+
+start nativegame native.out RenderThread Worker1 "Job0>AudioThread" --rename-after-ms 1500
+game=$last
+check "a native game gets its profile by comm" wait_game "$game" "native comm"
+check "its render thread gets the render role" \
+	wait_role "$game" "$(tid_of native.out RenderThread)" render
+check "a worker gets the game role" wait_role "$game" "$(tid_of native.out Worker1)" game
+check "the main thread matches no rule: no role" wait_role "$game" "$game" none
+check "a thread that renames itself after start gets its rule's role (audio)" \
+	wait_role "$game" "$(tid_of native.out AudioThread)" audio
+boost=$(bpftool map dump pinned "$pin/task_class" 2>/dev/null |
+	awk -v t="$(tid_of native.out AudioThread)" '$0 ~ "\"key\": " t "," { on = 1 } on && /"boost"/ { gsub(/[^0-9]/, ""); print; exit }')
+check "the rule's explicit boost (6) is in its task_class entry" [ "$boost" = 6 ]
+
+# ---- Steam, Wine, long names, cmdline ---------------------------------------------
+
+start SteamAppId=4711 steamgame steam.out
+check "SteamAppId in the environment: the steam_app_id profile" wait_game "$last" "steamgame steam_app_id"
+start SteamAppId=4711 wineserver wineserver.out
+wsrv=$last
+start reaper reaper.out SteamLaunch AppId=4711 --child "$bin/lategame" --end
+reaper=$last
+child=$(awk '$1 == "child" { print $2 }' "$T/reaper.out")
+check "a child of Steam's reaper (AppId=4711) gets the game's profile by steam_app_id" \
+	wait_game "$child" "steamgame steam_app_id"
+check "excluded wineserver with the game's SteamAppId gets nothing" wait_game "$wsrv" none
+check "excluded reaper itself (it has AppId=4711) gets nothing" wait_game "$reaper" none
+
+bash -c 'exec -a "C:\\Games\\WineGame\\WineGame.exe" "$1" --comm WineGame.exe' _ "$bin/wine64-preloader" \
+	> "$T/wine.out" 2>&1 &
+wine=$!
+pids="$pids $wine"
+wait_for_file "$T/wine.out" ready
+check "a Wine process (wine64-preloader, argv[0] a Windows path) matches wine_exe" \
+	wait_game "$wine" "winegame wine_exe"
+start averyveryverylongname long.out
+check "a 21-character name matches although the kernel keeps 15 in comm" \
+	wait_game "$last" "longname comm"
+start plainproc cmd.out profile-me
+check "a cmdline glob matches the joined arguments" wait_game "$last" "bycmdline cmdline"
+start plainproc cmd2.out other
+check "the same program without the argument matches nothing" wait_game "$last" none
+
+# ---- children -----------------------------------------------------------------------
+
+start nativegame native2.out --child "$bin/helper" --end RenderThread
+game2=$last
+helper=$(awk '$1 == "child" { print $2 }' "$T/native2.out")
+check "a child process of a game inherits its profile" wait_game "$helper" "native inherited"
+check "status names the parent it inherited from" \
+	sh -c "\"\$0\" --pin-dir '$pin' --run-dir '$T/run' --config-dir '$etc' --profile-dir '$shipped' status --json | grep -q '\"pid\": $helper, .*\"inherited_from\": $game2'" "$SCX_GAMER"
+start nativegame native3.out --child "$bin/wineserver" --end
+wchild=$(awk '$1 == "child" { print $2 }' "$T/native3.out")
+check "a child that execs excluded infrastructure does not inherit" wait_game "$wchild" none
+start nativegame native4.out --child "$bin/averyveryverylongname" --end
+schild=$(awk '$1 == "child" { print $2 }' "$T/native4.out")
+check "a child that matches a profile itself gets its own, not its parent's" \
+	wait_game "$schild" "longname comm"
+
+# ---- explain ------------------------------------------------------------------------
+
+run sg explain "$game"
+check "explain: the chosen profile and why" contains "$out" "chosen: native (priority 50, then the most specific key: comm)"
+check "explain: a profile that did not match, with the reason" \
+	contains "$out" "steamgame            priority 50  no   : match[0]: steam_app_id 4711: the process has no Steam app id"
+check "explain: what the scheduler applies, from the kernel's map" \
+	contains "$out" "in the scheduler: profile native, by comm"
+check "explain: each thread's rule" contains "$out" "threads[0]"
+run sg explain "$wsrv"
+check "explain: an excluded process says which exclude entry" contains "$out" "excluded: exclude[0]"
+run sg explain 999999999
+check "explain: a process that does not exist is an error (exit 1)" [ "$rc" = 1 ]
+run sg explain x
+check "explain: a pid that is not a number is a usage error (exit 2)" [ "$rc" = 2 ]
+
+# ---- profiles edited, removed and added while the games run ---------------------------
+
+render=$(tid_of native2.out RenderThread)
+check "before the edit: render" wait_role "$game2" "$render" render
+put native "$(printf '%s\n' "$native" | sed 's/role: render/role: gpu/')"
+check "a live edit of the thread rules re-applies to the running game (render -> gpu)" \
+	wait_role "$game2" "$render" gpu
+rm "$etc/profiles/native.yaml"
+check "removing the profile takes it off the running game" wait_game "$game2" none
+check "... and off the child that inherited it" wait_game "$helper" none
+check "... and the thread's role goes" wait_role "$game2" "$render" none
+put native "$native"
+check "adding it back applies it to the running game again" wait_game "$game2" "native comm"
+check "... and to the child, inherited through the rescan" wait_game "$helper" "native inherited"
+check "... with the thread roles" wait_role "$game2" "$render" render
+
+# ---- exit ----------------------------------------------------------------------------------
+
+tids="$(tid_of native.out RenderThread) $(tid_of native.out Worker1) $(tid_of native.out AudioThread)"
+kill "$game"
+wait "$game" 2>/dev/null
+check "a game that exits leaves proc_class" wait_game "$game" none
+left=0
+for t in $tids; do
+	left=$((left + $(entries task_class "$t")))
+done
+check "... and its threads leave task_class (BPF deletes them on exit)" [ "$left" = 0 ]
+
+# ---- entries written by other tools are left alone ---------------------------------------------
+
+"$BUILDDIR/tests/bin/gamer-task" --pin-dir "$pin" --mode periodic --role audio --name manual \
+	--threads 1 --period-us 100000 --seconds 60 > "$T/manual.out" 2>&1 &
+manual=$!
+pids="$pids $manual"
+mtid=
+i=0
+while [ -z "$mtid" ] && [ $i -lt 100 ]; do
+	mtid=$(awk '/^threads:/ { on = 1 } on && $2 == "manual-0" && $3 == "audio" { print $1 }' \
+		<<EOF
+$(sg explain "$manual" 2>/dev/null)
+EOF
+)
+	i=$((i + 1))
+	[ -z "$mtid" ] && sleep 0.1
+done
+check "a task_class entry written by another tool is there" [ -n "$mtid" ]
+put lategame 'schema: 1
+priority: 60
+match:
+  - comm: lategame'
+check "a profile added while its game runs applies to it (priority 60 beats its steam_app_id match)" \
+	wait_game "$child" "lategame comm"
+check "a rescan after a configuration change leaves that entry alone" [ "$(entries task_class "$mtid")" = 1 ]
+kill "$manual" 2>/dev/null
+
+# ---- how long detection takes -----------------------------------------------------------------
+
+lat=$(sed -n 's/.*, \([0-9.]*\) ms after exec.*/\1/p' "$log" | sort -n)
+n=$(printf '%s\n' "$lat" | grep -c .)
+med=$(printf '%s\n' "$lat" | awk -v n="$n" 'NR == int((n + 1) / 2) { print }')
+echo "# detection latency, exec to profile in the map (host, $n samples): median ${med:-?} ms, max $(printf '%s\n' "$lat" | tail -n 1) ms"
+check "the daemon logged exec-to-profile latencies" [ "$n" -gt 0 ]
+
+kill "$pid"
+wait "$pid" 2>/dev/null
+rc=$?
+pid=
+check "the daemon exits 0 on SIGTERM" [ "$rc" = 0 ]
+grep -E "error|warning" "$log" | sed 's/^/# log: /'
+done_testing
