@@ -1136,7 +1136,8 @@ static const struct field profile_fields[PF_COUNT] = {
 	[PF_NAME] = { "name", F_STRING, .off = offsetof(struct profile, name) },
 	[PF_PRIORITY] = { "priority", F_INT, 0, 100, offsetof(struct profile, priority) },
 	[PF_EXTENDS] = { "extends", F_STRING, .off = offsetof(struct profile, extends) },
-	[PF_MATCH] = { "match", F_MATCH, .required = true,
+	/* Optional: a profile without it is a base for `extends`. */
+	[PF_MATCH] = { "match", F_MATCH,
 		       .expect = "a list of match entries (steam_app_id, comm, exe, cmdline, "
 				 "wine_exe)" },
 	[PF_TUNABLES] = { "tunables", F_TUNABLES, .off = offsetof(struct profile, tunables) },
@@ -1217,7 +1218,9 @@ static void get_match_list(struct ctx *c, const struct node *val, const char *pa
 	}
 	if (!val->n) {
 		if (need_one)
-			nerr(c, val, "%s: the list is empty; a profile needs at least one match entry",
+			nerr(c, val,
+			     "%s: the list is empty; give at least one entry, or leave match out "
+			     "for a base profile that others extend",
 			     path);
 		return;
 	}
@@ -1767,6 +1770,25 @@ static bool entries_overlap(const struct match_entry *x, const struct match_entr
 	return true;
 }
 
+/* A profile with no match entries applies to nothing unless another extends it. */
+static void warn_unused_bases(const struct config_set *c, struct diags *d)
+{
+	for (size_t i = 0; i < c->n_profiles; i++) {
+		const struct profile *p = &c->profiles[i];
+		bool used = false;
+
+		if (p->n_match)
+			continue;
+		for (size_t j = 0; j < c->n_profiles && !used; j++)
+			used = c->profiles[j].extends && !strcmp(c->profiles[j].extends, p->id);
+		if (!used)
+			diags_add(d, DIAG_WARNING, p->path, 0, 0,
+				  "profile '%s' has no match entries and no profile extends it: it "
+				  "applies to no process",
+				  p->id);
+	}
+}
+
 static void warn_overlaps(const struct config_set *c, struct diags *d)
 {
 	for (size_t j = 0; j < c->n_profiles; j++) {
@@ -1839,6 +1861,7 @@ int config_resolve(struct config_set *c, struct diags *d)
 			layer(p, &c->profiles[chain[len]].tunables, (int16_t)chain[len]);
 	}
 	warn_overlaps(c, d);
+	warn_unused_bases(c, d);
 	ret = d->errors == errors ? 0 : -1;
 out:
 	free(st);

@@ -770,7 +770,26 @@ static void test_profile_parse(void)
 	      "threads[0].role: unknown role 'hero'",
 	      "valid roles: input, render, gpu, compositor, audio, game, network, background",
 	      "unknown role lists the valid roles");
-	p_err("schema: 1\nname: x\n", 1, 1, "missing key 'match'", NULL, "a profile without match");
+	r = parse_p("schema: 1\nname: x\ntunables: {slice: 2ms}\n", "base", &p);
+	tap_ok(r == 0 && p.n_match == 0,
+	       "a profile without match loads: a base that other profiles extend");
+	if (!r) {
+		struct config_set c = { 0 };
+		struct profile q;
+
+		c.profiles = calloc(2, sizeof(*c.profiles));
+		c.profiles[c.n_profiles++] = p;
+		tap_ok(config_resolve(&c, &D) == 0 &&
+			       find_diag(DIAG_WARNING, 0, 0, "has no match entries and no profile extends it", NULL),
+		       "... with a warning when no profile extends it (it applies to nothing)");
+		diags_free(&D);
+		if (parse_p("schema: 1\nextends: base\nmatch:\n  - comm: g\n", "game", &q) == 0)
+			c.profiles[c.n_profiles++] = q;
+		tap_ok(c.n_profiles == 2 && config_resolve(&c, &D) == 0 && D.n == 0 &&
+			       c.profiles[1].effective.slice_ns == 2000000,
+		       "... and without one when a profile extends it");
+		config_set_free(&c);
+	}
 	p_err("schema: 1\nmatch: []\n", 2, 8, "match: the list is empty", NULL,
 	      "a profile with an empty match list");
 	p_err("schema: 1\nmatch:\n  - {}\n", 3, 5, "match[0]: an empty entry", NULL,
@@ -800,8 +819,8 @@ static void test_profile_parse(void)
 
 	r = parse_p("", "p", &p);
 	tap_ok(r == -1 && find_diag(DIAG_ERROR, 0, 0, "missing key 'schema'", NULL) &&
-		       find_diag(DIAG_ERROR, 0, 0, "missing key 'match'", NULL),
-	       "an empty profile: missing schema and match");
+		       !find_diag(DIAG_ERROR, 0, 0, "missing key 'match'", NULL),
+	       "an empty profile: missing schema (match is optional)");
 
 	/* Every problem in a file, in file order, not just the first. */
 	r = parse_p("schema: 1\nmatch:\n  - comm: x\ntunables:\n  slice: 5\n  numa: yes\n  roles: {audio: 9}\n",
@@ -1255,6 +1274,30 @@ static void test_shipped_and_docs(void)
 		dump_diags();
 	else
 		daemon_config_free(&dc);
+
+	{
+		char file[4096], shipped[4096], admin[4096];
+		struct config_paths cp = { file, admin, shipped };
+		struct config_set set;
+		size_t bases = 0, games = 0;
+
+		snprintf(file, sizeof(file), "%s/conf/scx_gamer.yaml", srcdir());
+		snprintf(shipped, sizeof(shipped), "%s/profiles", srcdir());
+		snprintf(admin, sizeof(admin), "%s/profiles/no-admin-dir", srcdir());
+		diags_free(&D);
+		r = config_load(&cp, false, &set, &D);
+		for (size_t i = 0; i < set.n_profiles; i++) {
+			bases += set.profiles[i].n_match == 0;
+			games += set.profiles[i].n_match > 0;
+		}
+		tap_ok(r == 0 && D.n == 0 && games >= 8 && bases >= 1 && set.daemon.n_exclude >= 10,
+		       "the shipped profiles (%zu games, %zu bases) and exclude list (%zu entries) load "
+		       "without an error or a warning",
+		       games, bases, set.daemon.n_exclude);
+		if (D.n)
+			dump_diags();
+		config_set_free(&set);
+	}
 
 	snprintf(path, sizeof(path), "%s/docs/CONFIG.md", srcdir());
 	doc = slurp(path);
