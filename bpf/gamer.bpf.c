@@ -8,7 +8,10 @@
  * Classes. Every task belongs to a profile (its game's, else profile 0, the
  * defaults) and may have a role (render, audio, ...). The daemon's game
  * detection writes them into task_class (per thread) and proc_class (per
- * process) and bumps class_gen. Each task caches its class and a copy of its
+ * process) and bumps class_gen; the gamer_proc_* tracepoints at the end of
+ * this file tell it about execs, forks, threads, renames and exits, copy a
+ * classified process's entry to its children at fork and delete entries when
+ * tasks exit. Each task caches its class and a copy of its
  * profile's tunables in task-local storage and refreshes the copy when
  * class_gen or its profile's version moves: the hot path costs the storage
  * lookup and two array loads, and a profile edit applies at a task's next

@@ -188,10 +188,11 @@ static bool own_class(struct detect *d, const struct proc_info *pi, struct match
 
 /*
  * Decide process pid from its event: its own match, else (unless excluded)
- * what it inherited at fork or its parent has now. exec_ts is the event's
- * time (for the latency log), comm the name it is taking (or NULL).
+ * what it inherited at fork or its parent has now. ev_ts is the event's
+ * time (for the latency log), comm the name it is taking (NULL for an exec,
+ * which the log says).
  */
-static void decide_one(struct detect *d, int pid, uint64_t exec_ts, const char *comm)
+static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *comm)
 {
 	struct gamer_class want, cur, parent;
 	struct match_result r;
@@ -237,10 +238,11 @@ static void decide_one(struct detect *d, int pid, uint64_t exec_ts, const char *
 
 		if (!have || !same_class(&cur, &want)) {
 			d->st.matched++;
-			if (exec_ts && want.since_ns > exec_ts)
-				log_info("pid %d (%s): profile '%s' by %s, %.2f ms after exec", pid,
+			if (ev_ts && want.since_ns > ev_ts)
+				log_info("pid %d (%s): profile '%s' by %s, %.2f ms after %s", pid,
 					 pi.comm, p ? p->id : "?", games_how_name(want.how),
-					 (double)(want.since_ns - exec_ts) / 1e6);
+					 (double)(want.since_ns - ev_ts) / 1e6,
+					 comm ? "its rename" : "exec");
 			else
 				log_info("pid %d (%s): profile '%s' by %s", pid, pi.comm,
 					 p ? p->id : "?", games_how_name(want.how));
@@ -291,8 +293,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 		decide_thread(d, e->pid, e->tgid, comm);
 		break;
 	case GAMER_PEV_RENAME:
+		/* exec renames the process before its exec event: that is exec too. */
 		if (e->pid == e->tgid)
-			decide_one(d, (int)e->pid, 0, comm);
+			decide_one(d, (int)e->pid, e->ts_ns, comm);
 		else
 			decide_thread(d, e->pid, e->tgid, comm);
 		break;

@@ -50,6 +50,23 @@ int games_lookup(const char *pin_dir, const char *map, uint32_t key, struct game
 	return ret;
 }
 
+int games_count_threads(const char *pin_dir)
+{
+	uint32_t key, next;
+	void *prev = NULL;
+	int fd = open_quiet(pin_dir, "task_class"), n = 0;
+
+	if (fd < 0)
+		return -1;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	close(fd);
+	return n;
+}
+
 static int cmp_pid(const void *a, const void *b)
 {
 	const struct game_entry *x = a, *y = b;

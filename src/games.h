@@ -25,6 +25,8 @@ struct game_entry {
  * not pinned (no daemon); quiet, the caller says what that means.
  */
 int games_read(const char *pin_dir, struct game_entry **out, size_t *n);
+/* How many task_class entries there are (threads with a class of their own); -1. */
+int games_count_threads(const char *pin_dir);
 /* The class of one thread (task_class) or process (proc_class); 0 or -1. */
 int games_lookup(const char *pin_dir, const char *map, uint32_t key, struct gamer_class *c);
 /* Profile id of a slot from profile_info into buf; "" if none. */

@@ -134,10 +134,11 @@ static void when_text(uint64_t since_ns, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-static void print_games_json(const struct game_entry *g, size_t n)
+static void print_games_json(const struct game_entry *g, size_t n, int threads)
 {
 	char when[64];
 
+	printf(",\n  \"threads_with_class\": %d", threads);
 	printf(",\n  \"games\": [");
 	for (size_t i = 0; i < n; i++) {
 		when_text(g[i].c.since_ns, when, sizeof(when));
@@ -158,11 +159,14 @@ static void print_games_json(const struct game_entry *g, size_t n)
 	printf("]");
 }
 
-static void print_games_text(const struct game_entry *g, size_t n)
+static void print_games_text(const struct game_entry *g, size_t n, int threads)
 {
 	char when[64], how[64];
 
-	printf("games:%s\n", n ? "" : " none running");
+	printf("games:%s", n ? "" : " none running");
+	if (threads >= 0)
+		printf(" (%d thread%s with a class of its own)", threads, threads == 1 ? "" : "s");
+	printf("\n");
 	if (n)
 		printf("  %-8s %-16s %-20s %-18s %s\n", "PID", "COMM", "PROFILE", "MATCHED BY",
 		       "SINCE");
@@ -180,7 +184,8 @@ static void print_games_text(const struct game_entry *g, size_t n)
 }
 
 static void print_json(const char *state, const char *ops, const char *seq, int pid,
-		       const struct status_file *sf, const struct game_entry *g, size_t n_games)
+		       const struct status_file *sf, const struct game_entry *g, size_t n_games,
+		       int n_threads)
 {
 	size_t i;
 
@@ -222,13 +227,13 @@ static void print_json(const char *state, const char *ops, const char *seq, int 
 		json_str(sf->errors[i]);
 	}
 	printf("]");
-	print_games_json(g, n_games);
+	print_games_json(g, n_games, n_threads);
 	printf("}}\n");
 }
 
 static void print_text(bool have_sysfs, const char *state, const char *ops, const char *seq,
 		       int pid, const struct status_file *sf, const struct game_entry *g,
-		       size_t n_games)
+		       size_t n_games, int n_threads)
 {
 	size_t i;
 
@@ -255,7 +260,7 @@ static void print_text(bool have_sysfs, const char *state, const char *ops, cons
 					   : " none");
 	for (i = 0; i < sf->n_errors; i++)
 		printf("  %s\n", sf->errors[i]);
-	print_games_text(g, n_games);
+	print_games_text(g, n_games, n_threads);
 }
 
 int cmd_status(const struct paths *paths, bool json)
@@ -264,6 +269,7 @@ int cmd_status(const struct paths *paths, bool json)
 	struct status_file sf = { 0 };
 	struct game_entry *games = NULL;
 	size_t n_games = 0;
+	int n_threads = -1;
 	bool have_sysfs, have_file = false;
 	FILE *st;
 	int pid;
@@ -281,13 +287,15 @@ int cmd_status(const struct paths *paths, bool json)
 		fclose(st);
 		have_file = true;
 	}
-	if (have_file)
+	if (have_file) {
 		games_read(paths->pin_dir, &games, &n_games);
+		n_threads = games_count_threads(paths->pin_dir);
+	}
 	if (json)
-		print_json(state, ops, seq, pid, have_file ? &sf : NULL, games, n_games);
+		print_json(state, ops, seq, pid, have_file ? &sf : NULL, games, n_games, n_threads);
 	else
 		print_text(have_sysfs, state, ops, seq, pid, have_file ? &sf : NULL, games,
-			   n_games);
+			   n_games, n_threads);
 	free(games);
 	free_status_file(&sf);
 	return EXIT_OK;

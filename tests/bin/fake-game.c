@@ -5,7 +5,7 @@
  * starts named threads and sleeps; it touches no BPF map.
  *
  *   fake-game [--comm NAME] [--rename-after-ms MS] [--seconds S]
- *             [--child [ARG...] --end] [THREAD...]
+ *             [--period-us P --busy-us B] [--child [ARG...] --end] [THREAD...]
  *
  * THREAD is NAME, or OLD>NEW for a thread that starts as OLD and renames
  * itself to NEW after --rename-after-ms (default 500) - games name threads
@@ -16,8 +16,9 @@
  *
  * Prints, flushed, one line per thread "thread NAME TID" (the final name),
  * "child PID" for a child, then "ready"; then sleeps until --seconds
- * (default 600) pass or it is killed. Busy-loops never: detection, not
- * scheduling, is what it exercises. Options may come anywhere, so that a
+ * (default 600) pass or it is killed. The threads sleep, unless --period-us
+ * gives them work: B microseconds of computing every P (so that the
+ * scheduler has something to count and boost). Options may come anywhere, so that a
  * copy can carry arguments of the program it imitates before them
  * (`reaper SteamLaunch AppId=N --child GAME --end`).
  */
@@ -49,6 +50,38 @@ static long rename_ms = 500;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int started;
+static long period_us, busy_us;
+
+static long long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* Compute for busy_us every period_us until the deadline (us), or forever. */
+static void work(long long until)
+{
+	long long next = now_us();
+	volatile unsigned long x = 0;
+
+	while (!until || now_us() < until) {
+		long long end = now_us() + busy_us;
+
+		while (now_us() < end)
+			x++;
+		next += period_us;
+		if (next > now_us()) {
+			long long d = next - now_us();
+			struct timespec ts = { d / 1000000, (d % 1000000) * 1000 };
+
+			nanosleep(&ts, NULL);
+		} else {
+			next = now_us();
+		}
+	}
+}
 
 static void sleep_ms(long ms)
 {
@@ -69,9 +102,14 @@ static void *run(void *arg)
 	pthread_cond_broadcast(&cond);
 	pthread_mutex_unlock(&lock);
 	if (t->renames) {
-		sleep_ms(rename_ms);
+		if (period_us)
+			work(now_us() + rename_ms * 1000);
+		else
+			sleep_ms(rename_ms);
 		prctl(PR_SET_NAME, t->final);
 	}
+	if (period_us)
+		work(0);
 	for (;;)
 		pause();
 	return NULL;
@@ -80,6 +118,7 @@ static void *run(void *arg)
 static int usage(void)
 {
 	fprintf(stderr, "usage: fake-game [--comm NAME] [--rename-after-ms MS] [--seconds S]\n"
+			"                 [--period-us P --busy-us B]\n"
 			"                 [--child [ARG...] --end] [THREAD...]\n"
 			"  THREAD: NAME or OLD>NEW (renamed after --rename-after-ms)\n");
 	return 2;
@@ -109,6 +148,12 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--rename-after-ms") && i + 1 < argc) {
 			rename_ms = atol(argv[++i]);
 			continue;
+		} else if (!strcmp(argv[i], "--period-us") && i + 1 < argc) {
+			period_us = atol(argv[++i]);
+			continue;
+		} else if (!strcmp(argv[i], "--busy-us") && i + 1 < argc) {
+			busy_us = atol(argv[++i]);
+			continue;
 		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
 			seconds = atol(argv[++i]);
 			continue;
@@ -136,6 +181,8 @@ int main(int argc, char **argv)
 		n_threads++;
 	}
 
+	if (period_us < 0 || busy_us < 0 || busy_us > period_us)
+		return usage();
 	if (child) {
 		cpid = fork();
 		if (cpid < 0) {

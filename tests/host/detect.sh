@@ -297,7 +297,7 @@ kill "$manual" 2>/dev/null
 
 # ---- how long detection takes -----------------------------------------------------------------
 
-lat=$(sed -n 's/.*, \([0-9.]*\) ms after exec.*/\1/p' "$log" | sort -n)
+lat=$(sed -n 's/.*, \([0-9.]*\) ms after \(exec\|its rename\).*/\1/p' "$log" | sort -n)
 n=$(printf '%s\n' "$lat" | grep -c .)
 med=$(printf '%s\n' "$lat" | awk -v n="$n" 'NR == int((n + 1) / 2) { print }')
 echo "# detection latency, exec to profile in the map (host, $n samples): median ${med:-?} ms, max $(printf '%s\n' "$lat" | tail -n 1) ms"
