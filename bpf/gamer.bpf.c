@@ -722,8 +722,13 @@ static __always_inline bool proc_classified(u32 tgid)
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(gamer_proc_exec, struct task_struct *p)
+int BPF_PROG(gamer_proc_exec, struct task_struct *p, pid_t old_pid)
 {
+	u32 old = (u32)old_pid;
+
+	/* A non-leader thread that execs takes the tgid; its old tid is free. */
+	if (old != (u32)p->pid)
+		bpf_map_delete_elem(&task_class, &old);
 	proc_event(GAMER_PEV_EXEC, p, NULL);
 	return 0;
 }
@@ -731,9 +736,14 @@ int BPF_PROG(gamer_proc_exec, struct task_struct *p)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(gamer_proc_fork, struct task_struct *parent, struct task_struct *child)
 {
-	u32 ptgid = parent->tgid, ctgid = child->tgid;
+	u32 ptgid = parent->tgid, ctgid = child->tgid, ctid = child->pid;
 	struct gamer_class *pc, c;
 
+	/*
+	 * An entry left under a reused tid (the daemon wrote it for a thread
+	 * that had already exited) is not this task's.
+	 */
+	bpf_map_delete_elem(&task_class, &ctid);
 	pc = bpf_map_lookup_elem(&proc_class, &ptgid);
 	if (!pc) {
 		/* An entry left under a reused tgid is not this process's. */
@@ -768,6 +778,13 @@ int BPF_PROG(gamer_proc_rename, struct task_struct *p, const char *comm)
 	/* Called before p->comm changes: the new name is comm. */
 	if (p->flags & PF_KTHREAD)
 		return 0;
+	/* exec renames too; its own event follows, with the new image complete. */
+	if (bpf_core_field_exists(p->in_execve)) {
+		struct task_struct *task = p; /* the macro has its own "p" */
+
+		if (BPF_CORE_READ_BITFIELD(task, in_execve))
+			return 0;
+	}
 	if (p->pid == p->tgid || proc_classified(p->tgid))
 		proc_event(GAMER_PEV_RENAME, p, comm);
 	return 0;

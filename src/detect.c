@@ -22,6 +22,12 @@
 
 /* Ancestors followed when a process inherits a profile (rescan). */
 #define INHERIT_MAX_DEPTH 64
+/*
+ * Events handled per wake-up of the poll loop: a burst of execs (a build)
+ * must not keep signals and inotify waiting. The ring stays readable, so the
+ * loop comes straight back for the rest.
+ */
+#define EVENT_BUDGET 256
 
 struct detect {
 	struct sched *s;
@@ -31,6 +37,8 @@ struct detect {
 	const struct config_set *cfg;
 	const struct applied *a;
 	uint64_t lost_seen;
+	bool need_steam; /* some profile or exclude entry has steam_app_id */
+	unsigned int budget; /* events left in this round of the poll loop */
 	bool dirty; /* the class maps changed: bump class_gen */
 	struct detect_stats st;
 };
@@ -72,6 +80,16 @@ static void bump_gen(struct detect *d)
 	d->dirty = false;
 }
 
+/* Delete key from fd if it still holds the entry written at since_ns. */
+static void drop_if_ours(struct detect *d, int fd, uint32_t key, uint64_t since_ns)
+{
+	struct gamer_class cur;
+
+	if (bpf_map_lookup_elem(fd, &key, &cur) == 0 && cur.since_ns == since_ns &&
+	    bpf_map_delete_elem(fd, &key) == 0)
+		d->dirty = true;
+}
+
 /* The loaded profile behind a slot, or NULL. */
 static const struct profile *profile_of_slot(const struct detect *d, unsigned int slot)
 {
@@ -107,10 +125,19 @@ static void put_thread(struct detect *d, uint32_t tid, const struct profile *p, 
 	if (have && same_class(&cur, &want))
 		return;
 	want.since_ns = boottime_ns();
-	if (bpf_map_update_elem(d->task_fd, &tid, &want, BPF_ANY))
+	if (bpf_map_update_elem(d->task_fd, &tid, &want, BPF_ANY)) {
 		log_warn("thread %u: failed to write task_class: %s", tid, strerror(errno));
-	else
-		d->dirty = true;
+		return;
+	}
+	d->dirty = true;
+	/*
+	 * A thread that exited before the write would leave the entry behind
+	 * (its exit tracepoint deleted nothing): check it still runs.
+	 */
+	if (!proc_alive(d->root, (int)tid, 0)) {
+		drop_if_ours(d, d->task_fd, tid, want.since_ns);
+		return;
+	}
 	log_debug("thread %u (%s): role %s by threads[%d] of '%s'", tid, comm,
 		  role_name(p->threads[rule].role), rule, p->id);
 }
@@ -186,13 +213,57 @@ static bool own_class(struct detect *d, const struct proc_info *pi, struct match
 	return true;
 }
 
+static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *comm, int depth);
+
+/*
+ * Children forked before their parent was classified found no entry to
+ * copy at fork: decide those that have none now (depth-limited).
+ */
+static void decide_children(struct detect *d, int pid, int depth)
+{
+	char path[PATH_MAX], buf[4096];
+	struct dirent *de;
+	DIR *dir;
+
+	if (depth >= 4)
+		return;
+	snprintf(path, sizeof(path), "%s/%d/task", d->root, pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		FILE *f;
+
+		if (atoi(de->d_name) <= 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%d/task/%s/children", d->root, pid, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f)) {
+			char *save = NULL;
+
+			for (char *t = strtok_r(buf, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
+				struct gamer_class c;
+				uint32_t child = (uint32_t)atoi(t);
+
+				if (child && bpf_map_lookup_elem(d->proc_fd, &child, &c))
+					decide_one(d, (int)child, 0, NULL, depth + 1);
+			}
+		}
+		fclose(f);
+	}
+	closedir(dir);
+}
+
 /*
  * Decide process pid from its event: its own match, else (unless excluded)
- * what it inherited at fork or its parent has now. ev_ts is the event's
- * time (for the latency log), comm the name it is taking (NULL for an exec,
- * which the log says).
+ * what it inherited at fork or its parent has now. ev_ts is the event's time
+ * (for the latency log); comm the name it is taking, for a rename, which
+ * only ever gives a profile: a game naming its main thread keeps the one it
+ * has.
  */
-static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *comm)
+static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *comm, int depth)
 {
 	struct gamer_class want, cur, parent;
 	struct match_result r;
@@ -203,10 +274,15 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 	if (!d->cfg || proc_read(d->root, pid, &pi))
 		return;
 	if (comm)
-		snprintf(pi.comm, sizeof(pi.comm), "%s", comm);
-	proc_read_steam(d->root, &pi);
+		proc_set_comm(&pi, comm);
+	if (d->need_steam)
+		proc_read_steam(d->root, &pi);
 	have = bpf_map_lookup_elem(d->proc_fd, &key, &cur) == 0;
 	ok = own_class(d, &pi, &r, &want);
+	if (!ok && comm && have && owned_proc(&cur)) {
+		proc_info_free(&pi);
+		return;
+	}
 	if (!ok && r.excluded < 0) {
 		pkey = (uint32_t)pi.ppid;
 		if (have && cur.how == GAMER_HOW_INHERITED) {
@@ -234,9 +310,9 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 	}
 	if (put_proc(d, key, &want)) {
 		const struct profile *p = profile_of_slot(d, want.slot);
-		struct proc_info again;
+		bool news = !have || !same_class(&cur, &want);
 
-		if (!have || !same_class(&cur, &want)) {
+		if (news) {
 			d->st.matched++;
 			if (ev_ts && want.since_ns > ev_ts)
 				log_info("pid %d (%s): profile '%s' by %s, %.2f ms after %s", pid,
@@ -251,13 +327,15 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 		/*
 		 * A process that exited before the write would leave its entry
 		 * behind (the exit tracepoint deleted nothing): check it is
-		 * still the same, live process.
+		 * still the same, live process. One that starts exiting later
+		 * has its entry deleted by that tracepoint.
 		 */
-		if (proc_read(d->root, pid, &again) || again.start != pi.start) {
-			put_proc(d, key, NULL);
+		if (!proc_alive(d->root, pid, pi.start)) {
+			drop_if_ours(d, d->proc_fd, key, want.since_ns);
 			put_threads(d, pid, NULL, 0);
+		} else if (news) {
+			decide_children(d, pid, depth);
 		}
-		proc_info_free(&again);
 	}
 	proc_info_free(&pi);
 }
@@ -280,13 +358,16 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
+	if (!d->budget)
+		return -EAGAIN; /* stop; this record is handled next time */
+	d->budget--;
 	memcpy(comm, e->comm, GAMER_COMM_LEN);
 	comm[GAMER_COMM_LEN] = '\0';
 	d->st.events++;
 	switch (e->type) {
 	case GAMER_PEV_EXEC:
 		d->st.execs++;
-		decide_one(d, (int)e->tgid, e->ts_ns, NULL);
+		decide_one(d, (int)e->tgid, e->ts_ns, NULL, 0);
 		break;
 	case GAMER_PEV_FORK:
 	case GAMER_PEV_THREAD:
@@ -295,7 +376,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	case GAMER_PEV_RENAME:
 		/* exec renames the process before its exec event: that is exec too. */
 		if (e->pid == e->tgid)
-			decide_one(d, (int)e->pid, e->ts_ns, comm);
+			decide_one(d, (int)e->pid, e->ts_ns, comm, 0);
 		else
 			decide_thread(d, e->pid, e->tgid, comm);
 		break;
@@ -337,10 +418,22 @@ void detect_free(struct detect *d)
 	free(d);
 }
 
+static bool uses_steam(const struct match_entry *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m[i].keys & MATCH_STEAM_APP_ID)
+			return true;
+	return false;
+}
+
 void detect_set_config(struct detect *d, const struct config_set *c, const struct applied *a)
 {
 	d->cfg = c;
 	d->a = a;
+	/* The Steam id walks up the process tree: skip it when nothing asks. */
+	d->need_steam = uses_steam(c->daemon.exclude, c->daemon.n_exclude);
+	for (size_t i = 0; i < c->n_profiles && !d->need_steam; i++)
+		d->need_steam = uses_steam(c->profiles[i].match, c->profiles[i].n_match);
 }
 
 int detect_fd(const struct detect *d)
@@ -351,9 +444,12 @@ int detect_fd(const struct detect *d)
 void detect_handle_events(struct detect *d)
 {
 	uint64_t lost;
+	int n;
 
-	if (ring_buffer__consume(d->rb) < 0)
-		log_warn("failed to read process events: %s", strerror(errno));
+	d->budget = EVENT_BUDGET;
+	n = ring_buffer__consume(d->rb);
+	if (n < 0 && n != -EAGAIN)
+		log_warn("failed to read process events: %s", strerror(-n));
 	lost = __atomic_load_n(&d->s->skel->bss->proc_events_lost, __ATOMIC_RELAXED);
 	if (lost != d->lost_seen) {
 		log_warn("%llu process event(s) did not fit in the ring buffer; rescanning /proc",
@@ -397,9 +493,16 @@ static bool kept(const struct scanned *v, size_t n, uint32_t pid)
 	return s && s->decided;
 }
 
-/* Owned entries of map fd whose key is not kept: deleted. */
+/* Owned entries of map fd whose key is not kept (tids sorted): deleted. */
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 static void drop_stale(struct detect *d, int fd, bool tasks, const struct scanned *v, size_t n,
-		       const uint32_t *tids, size_t n_tids)
+		       const uint32_t *tids, size_t n_tids, uint64_t scan_start)
 {
 	uint32_t key, next, *dead = NULL;
 	size_t n_dead = 0, cap = 0;
@@ -413,12 +516,11 @@ static void drop_stale(struct detect *d, int fd, bool tasks, const struct scanne
 			continue;
 		if (tasks ? !owned_task(&c) : !owned_proc(&c))
 			continue;
+		/* Written (by the scheduler's fork handler, say) after the scan began. */
+		if (c.since_ns >= scan_start)
+			continue;
 		if (tasks) {
-			size_t i;
-
-			for (i = 0; i < n_tids && tids[i] != key; i++)
-				;
-			if (i < n_tids)
+			if (n_tids && bsearch(&key, tids, n_tids, sizeof(*tids), cmp_u32))
 				continue;
 		} else if (kept(v, n, key)) {
 			continue;
@@ -472,6 +574,8 @@ void detect_rescan(struct detect *d, const char *why)
 	struct scanned *v = NULL;
 	size_t n = 0, cap = 0, n_tids = 0, tid_cap = 0, i;
 	uint32_t *tids = NULL;
+	uint64_t scan_start = boottime_ns();
+	bool complete = true;
 	struct dirent *de;
 	DIR *dir;
 
@@ -491,7 +595,8 @@ void detect_rescan(struct detect *d, const char *why)
 
 		if (pid <= 0 || proc_read(d->root, pid, &pi))
 			continue;
-		proc_read_steam(d->root, &pi);
+		if (d->need_steam)
+			proc_read_steam(d->root, &pi);
 		s.pid = pid;
 		s.ppid = pi.ppid;
 		s.own = own_class(d, &pi, &r, &s.cls);
@@ -503,6 +608,7 @@ void detect_rescan(struct detect *d, const char *why)
 
 			if (!nv) {
 				log_error("out of memory scanning %s", d->root);
+				complete = false;
 				break;
 			}
 			v = nv;
@@ -512,13 +618,26 @@ void detect_rescan(struct detect *d, const char *why)
 	closedir(dir);
 	qsort(v, n, sizeof(*v), cmp_pid);
 
-	/* Inheritance: the nearest matched ancestor, through unexcluded ones. */
+	/*
+	 * Inheritance: what the process inherited at fork while that profile
+	 * is live (its parent may be gone), else the nearest matched ancestor
+	 * through unexcluded ones (the entry names its parent).
+	 */
 	for (i = 0; i < n; i++) {
 		struct scanned *s = &v[i], *up = s;
+		struct gamer_class cur;
+		uint32_t key = (uint32_t)s->pid;
 		int depth;
 
 		if (s->own || s->excluded)
 			continue;
+		if (bpf_map_lookup_elem(d->proc_fd, &key, &cur) == 0 &&
+		    cur.how == GAMER_HOW_INHERITED && cur.slot < GAMER_MAX_PROFILES &&
+		    d->a->live[cur.slot]) {
+			s->cls = cur;
+			s->decided = true;
+			continue;
+		}
 		for (depth = 0; depth < INHERIT_MAX_DEPTH; depth++) {
 			up = find_scanned(v, n, up->ppid);
 			if (!up || up->excluded || up->own)
@@ -531,7 +650,7 @@ void detect_rescan(struct detect *d, const char *why)
 		s->cls.role = GAMER_ROLE_NONE;
 		s->cls.boost = GAMER_BOOST_FROM_ROLE;
 		s->cls.how = GAMER_HOW_INHERITED;
-		s->cls.from = (uint32_t)up->pid;
+		s->cls.from = (uint32_t)s->ppid;
 		s->decided = true;
 	}
 
@@ -549,8 +668,13 @@ void detect_rescan(struct detect *d, const char *why)
 		put_threads(d, s->pid, profile_of_slot(d, s->cls.slot), s->cls.slot);
 		collect_tids(d->root, s->pid, &tids, &n_tids, &tid_cap);
 	}
-	drop_stale(d, d->proc_fd, false, v, n, NULL, 0);
-	drop_stale(d, d->task_fd, true, NULL, 0, tids, n_tids);
+	/* Entries are only dropped on a full picture, and never one written since. */
+	if (complete) {
+		if (n_tids)
+			qsort(tids, n_tids, sizeof(*tids), cmp_u32);
+		drop_stale(d, d->proc_fd, false, v, n, NULL, 0, scan_start);
+		drop_stale(d, d->task_fd, true, NULL, 0, tids, n_tids, scan_start);
+	}
 	if (d->dirty)
 		bump_gen(d);
 	log_debug("rescanned %s (%s): %zu processes", d->root, why, n);

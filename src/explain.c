@@ -165,6 +165,24 @@ int cmd_explain(const struct paths *paths, const char *arg)
 		log_error("explain: expected a process id, got '%s'", arg);
 		return EXIT_USAGE;
 	}
+	/* A thread id: explain its process (matching is per process). */
+	{
+		char path[64], line[128];
+		FILE *f;
+		long tgid = 0;
+
+		snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+		f = fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "Tgid: %ld", &tgid) == 1)
+				break;
+		if (f)
+			fclose(f);
+		if (tgid > 0 && tgid != pid) {
+			printf("%ld is a thread of process %ld; explaining the process\n", pid, tgid);
+			pid = tgid;
+		}
+	}
 	err = proc_read("/proc", (int)pid, &pi);
 	if (err) {
 		log_error("explain: no process %ld (%s)", pid, strerror(-err));
@@ -197,9 +215,13 @@ int cmd_explain(const struct paths *paths, const char *arg)
 		printf("chosen: %s (priority %d, then the most specific key: %s)\n",
 		       cfg.profiles[r.profile].id, cfg.profiles[r.profile].priority,
 		       match_key_name(r.key));
+	else if (r.excluded >= 0)
+		printf("chosen: none (excluded)\n");
+	else if (games_lookup(paths->pin_dir, "proc_class", (uint32_t)pi.ppid, &pc) == 0)
+		printf("chosen: none by its own match; it inherits its parent's (pid %d)\n", pi.ppid);
 	else
-		printf("chosen: none by its own match%s\n",
-		       r.excluded >= 0 ? "" : " (a classified parent's profile is inherited)");
+		printf("chosen: none by its own match (and its parent %d has no profile to inherit)\n",
+		       pi.ppid);
 
 	live = games_lookup(paths->pin_dir, "proc_class", (uint32_t)pid, &pc) == 0;
 	if (live) {

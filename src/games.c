@@ -50,21 +50,41 @@ int games_lookup(const char *pin_dir, const char *map, uint32_t key, struct game
 	return ret;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 int games_count_threads(const char *pin_dir)
 {
-	uint32_t key, next;
+	uint32_t key, next, *keys = NULL, *nk;
+	size_t n = 0, cap = 0, uniq = 0;
 	void *prev = NULL;
-	int fd = open_quiet(pin_dir, "task_class"), n = 0;
+	int fd = open_quiet(pin_dir, "task_class");
 
 	if (fd < 0)
 		return -1;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		n++;
+		if (n == cap) {
+			nk = realloc(keys, (cap = cap ? 2 * cap : 256) * sizeof(*keys));
+			if (!nk)
+				break;
+			keys = nk;
+		}
+		keys[n++] = key;
 	}
 	close(fd);
-	return n;
+	/* A walk that raced with a delete restarts from the first key: count once. */
+	if (n)
+		qsort(keys, n, sizeof(*keys), cmp_u32);
+	for (size_t i = 0; i < n; i++)
+		uniq += !i || keys[i] != keys[i - 1];
+	free(keys);
+	return (int)uniq;
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -125,6 +145,15 @@ int games_read(const char *pin_dir, struct game_entry **out, size_t *n)
 	}
 	if (cnt)
 		qsort(v, cnt, sizeof(*v), cmp_pid);
+	/* A walk that raced with a delete restarts from the first key: dedupe. */
+	for (size_t i = 1, k = 1; i <= cnt; i++) {
+		if (i == cnt) {
+			cnt = k;
+			break;
+		}
+		if (v[i].pid != v[k - 1].pid)
+			v[k++] = v[i];
+	}
 	*out = v;
 	*n = cnt;
 	return 0;

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -93,6 +94,8 @@ static int read_stat(const char *root, int pid, struct proc_info *pi)
 	for (field = 3; field < 22 && p; field++) {
 		if (field == 4)
 			pi->ppid = atoi(p);
+		else if (field == 9)
+			pi->flags = (unsigned int)strtoul(p, NULL, 10);
 		p = strchr(p, ' ');
 		if (p)
 			p++;
@@ -157,6 +160,7 @@ static void find_wine_exe(struct proc_info *pi, const char *args, size_t len)
 	const char *a;
 
 	pi->wine_exe[0] = '\0';
+	pi->wine_from_comm = false;
 	if (!is_wine_loader(pi->exe))
 		return;
 	for (a = args; a < args + len; a += strlen(a) + 1) {
@@ -165,8 +169,51 @@ static void find_wine_exe(struct proc_info *pi, const char *args, size_t len)
 			return;
 		}
 	}
-	if (ends_with_exe(pi->comm))
+	if (ends_with_exe(pi->comm)) {
 		snprintf(pi->wine_exe, sizeof(pi->wine_exe), "%s", pi->comm);
+		pi->wine_from_comm = true;
+	}
+}
+
+/* A zombie leader whose other threads still run is a live process. */
+static bool other_threads(const char *root, int pid)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	bool found = false;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/%d/task", root, pid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!found && (de = readdir(dir)))
+		found = atoi(de->d_name) > 0 && atoi(de->d_name) != pid;
+	closedir(dir);
+	return found;
+}
+
+bool proc_alive(const char *root, int pid, unsigned long long start)
+{
+	struct proc_info pi = { 0 };
+
+	if (read_stat(root, pid, &pi))
+		return false;
+	if (start && pi.start != start)
+		return false;
+	if (pi.flags & PROC_PF_EXITING)
+		return false;
+	return !((pi.state == 'Z' || pi.state == 'X') && !other_threads(root, pid));
+}
+
+void proc_set_comm(struct proc_info *pi, const char *comm)
+{
+	snprintf(pi->comm, sizeof(pi->comm), "%s", comm);
+	if (is_wine_loader(pi->exe) && (!pi->wine_exe[0] || pi->wine_from_comm) &&
+	    ends_with_exe(pi->comm)) {
+		snprintf(pi->wine_exe, sizeof(pi->wine_exe), "%s", pi->comm);
+		pi->wine_from_comm = true;
+	}
 }
 
 int proc_read(const char *root, int pid, struct proc_info *pi)
@@ -181,7 +228,7 @@ int proc_read(const char *root, int pid, struct proc_info *pi)
 	err = read_stat(root, pid, pi);
 	if (err)
 		return err;
-	if (pi->state == 'Z' || pi->state == 'X')
+	if ((pi->state == 'Z' || pi->state == 'X') && !other_threads(root, pid))
 		return -ENOENT;
 
 	snprintf(path, sizeof(path), "%s/%d/comm", root, pid);
@@ -273,6 +320,10 @@ static uint32_t env_app_id(const char *root, int pid)
 	buf = read_file(path, PROC_FILE_MAX, &len);
 	if (!buf)
 		return 0;
+	/* Cut at the size limit: the last variable may be cut too; drop it. */
+	if (len >= PROC_FILE_MAX - 1)
+		while (len && buf[len - 1] != '\0')
+			buf[--len] = '\0';
 	for (v = buf; v < buf + len; v += strlen(v) + 1) {
 		if (strncmp(v, "SteamAppId=", 11) == 0)
 			app = parse_app_id(v + 11);

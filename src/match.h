@@ -29,12 +29,14 @@ struct proc_info {
 	int pid, ppid;
 	unsigned long long start; /* stat field 22: start time in clock ticks after boot */
 	char state;		  /* stat field 3: 'R', 'S', 'Z', ... */
+	unsigned int flags;	  /* stat field 9: PF_* (PROC_PF_EXITING) */
 	char comm[PROC_COMM_LEN];
 	char exe[PATH_MAX];	  /* the exe link's target; "" if unreadable */
 	char *cmdline;		  /* arguments joined by spaces ("" for none) */
 	char *argv0;		  /* the first argument ("" for none) */
 	/* Windows executable basename of a Wine/Proton process, else "". */
 	char wine_exe[NAME_MAX + 1];
+	bool wine_from_comm; /* wine_exe was taken from comm */
 	/*
 	 * Steam app id: the process's SteamAppId/SteamGameId, else an
 	 * ancestor's, else a `reaper ... AppId=N` ancestor's (0: none), and
@@ -46,11 +48,23 @@ struct proc_info {
 
 /*
  * Read ROOT/PID/{stat,comm,exe,cmdline} into pi (zeroed first). Returns 0, or
- * -ENOENT if the process is gone (or a zombie: it has exited), -errno for
+ * -ENOENT if the process is gone (or a zombie whose threads have all
+ * exited), -errno for
  * other failures. A process whose exe or cmdline cannot be read (a kernel
  * thread, no permission) is still read, with those empty.
  */
 int proc_read(const char *root, int pid, struct proc_info *pi);
+/* include/linux/sched.h: the task is exiting (its exit tracepoint may have run). */
+#define PROC_PF_EXITING 0x00000004
+
+/*
+ * Whether ROOT/PID (a process or a thread id) is alive: not gone, not a
+ * zombie (unless other threads of it run), not exiting, and (start non-zero)
+ * still the task that started at start.
+ */
+bool proc_alive(const char *root, int pid, unsigned long long start);
+/* The name pi is taking (a rename event): comm, and wine_exe if it came from comm. */
+void proc_set_comm(struct proc_info *pi, const char *comm);
 /* Find pi's Steam app id, walking up to 32 ancestors. */
 void proc_read_steam(const char *root, struct proc_info *pi);
 void proc_info_free(struct proc_info *pi);

@@ -5,14 +5,18 @@
  * starts named threads and sleeps; it touches no BPF map.
  *
  *   fake-game [--comm NAME] [--rename-after-ms MS] [--seconds S]
- *             [--period-us P --busy-us B] [--child [ARG...] --end] [THREAD...]
+ *             [--period-us P --busy-us B] [--main-rename NAME] [--churn N]
+ *             [--child [ARG...] --end] [THREAD...]
  *
  * THREAD is NAME, or OLD>NEW for a thread that starts as OLD and renames
  * itself to NEW after --rename-after-ms (default 500) - games name threads
  * after spawning them. --comm renames the main thread at start (Wine names
  * its process after the .exe that way). --child forks a child process that
  * runs the same program with ARG... (no exec with no ARG: the child just
- * sleeps), to test that children inherit a profile.
+ * sleeps), to test that children inherit a profile. --main-rename renames
+ * the main thread after --rename-after-ms (a game naming its main thread).
+ * --churn starts N short-lived threads one after another, each named like
+ * the first THREAD, exiting at once (before "ready").
  *
  * Prints, flushed, one line per thread "thread NAME TID" (the final name),
  * "child PID" for a child, then "ready"; then sleeps until --seconds
@@ -51,6 +55,12 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int started;
 static long period_us, busy_us;
+
+static void *churn_thread(void *arg)
+{
+	prctl(PR_SET_NAME, (const char *)arg);
+	return NULL;
+}
 
 static long long now_us(void)
 {
@@ -118,7 +128,7 @@ static void *run(void *arg)
 static int usage(void)
 {
 	fprintf(stderr, "usage: fake-game [--comm NAME] [--rename-after-ms MS] [--seconds S]\n"
-			"                 [--period-us P --busy-us B]\n"
+			"                 [--period-us P --busy-us B] [--main-rename NAME] [--churn N]\n"
 			"                 [--child [ARG...] --end] [THREAD...]\n"
 			"  THREAD: NAME or OLD>NEW (renamed after --rename-after-ms)\n");
 	return 2;
@@ -131,7 +141,8 @@ static int name_ok(const char *s)
 
 int main(int argc, char **argv)
 {
-	long seconds = 600;
+	long seconds = 600, churn = 0;
+	const char *main_rename = NULL;
 	char **child = NULL;
 	int i = 1, n_child = -1;
 	pid_t cpid = 0;
@@ -147,6 +158,14 @@ int main(int argc, char **argv)
 			continue;
 		} else if (!strcmp(argv[i], "--rename-after-ms") && i + 1 < argc) {
 			rename_ms = atol(argv[++i]);
+			continue;
+		} else if (!strcmp(argv[i], "--main-rename") && i + 1 < argc) {
+			if (!name_ok(argv[++i]))
+				return usage();
+			main_rename = argv[i];
+			continue;
+		} else if (!strcmp(argv[i], "--churn") && i + 1 < argc) {
+			churn = atol(argv[++i]);
 			continue;
 		} else if (!strcmp(argv[i], "--period-us") && i + 1 < argc) {
 			period_us = atol(argv[++i]);
@@ -200,6 +219,15 @@ int main(int argc, char **argv)
 				pause();
 		}
 	}
+	for (long k = 0; k < churn && n_threads; k++) {
+		pthread_t ct;
+
+		if (pthread_create(&ct, NULL, churn_thread, threads[0].first) ||
+		    pthread_join(ct, NULL)) {
+			fprintf(stderr, "fake-game: churn thread failed\n");
+			return 1;
+		}
+	}
 	for (int k = 0; k < n_threads; k++) {
 		if (pthread_create(&threads[k].t, NULL, run, &threads[k])) {
 			fprintf(stderr, "fake-game: pthread_create failed\n");
@@ -216,6 +244,12 @@ int main(int argc, char **argv)
 		printf("child %d\n", (int)cpid);
 	printf("ready\n");
 	fflush(stdout);
+	if (main_rename) {
+		sleep_ms(rename_ms);
+		prctl(PR_SET_NAME, main_rename);
+		printf("renamed\n");
+		fflush(stdout);
+	}
 	sleep_ms(seconds * 1000);
 	if (cpid) {
 		kill(cpid, SIGKILL);

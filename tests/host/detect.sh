@@ -224,6 +224,37 @@ schild=$(awk '$1 == "child" { print $2 }' "$T/native4.out")
 check "a child that matches a profile itself gets its own, not its parent's" \
 	wait_game "$schild" "longname comm"
 
+# A child whose parent dies keeps what it inherited, through a rescan too.
+start nativegame native5.out --child "$bin/helper" --end
+orphan=$(awk '$1 == "child" { print $2 }' "$T/native5.out")
+check "(setup) the child inherits" wait_game "$orphan" "native inherited"
+kill -9 "$last"
+put unrelated 'schema: 1
+match:
+  - comm: no-such-game'
+sleep 0.5
+check "a child whose parent died keeps the inherited profile across a rescan" \
+	wait_game "$orphan" "native inherited"
+kill "$orphan" 2>/dev/null
+
+# A game that names its main thread keeps the profile its comm gave it.
+start nativegame native6.out --main-rename GameMain --rename-after-ms 300
+renamer=$last
+wait_for_file "$T/native6.out" renamed
+sleep 0.5
+check "a game that renames its main thread keeps its profile" wait_game "$renamer" "native comm"
+
+# Threads that exit at once (before the daemon handles them) leave nothing.
+nth=$(sg status --json | sed -n 's/.*"threads_with_class": \([0-9]*\).*/\1/p')
+start nativegame churn.out --churn 300 RenderThread
+churner=$last
+check "(setup) the churning game is found" wait_game "$churner" "native comm"
+sleep 1
+nth2=$(sg status --json | sed -n 's/.*"threads_with_class": \([0-9]*\).*/\1/p')
+echo "# task_class entries: $nth before, $nth2 after 300 short-lived RenderThreads and one that stays"
+check "300 short-lived threads leave no task_class entries behind (1 more: the live one)" \
+	[ "$nth2" = $((nth + 1)) ]
+
 # ---- explain ------------------------------------------------------------------------
 
 run sg explain "$game"
@@ -239,6 +270,8 @@ run sg explain 999999999
 check "explain: a process that does not exist is an error (exit 1)" [ "$rc" = 1 ]
 run sg explain x
 check "explain: a pid that is not a number is a usage error (exit 2)" [ "$rc" = 2 ]
+run sg explain "$(tid_of native.out Worker1)"
+check "explain: a thread id explains its process" contains "$out" "is a thread of process $game; explaining the process"
 
 # ---- profiles edited, removed and added while the games run ---------------------------
 

@@ -409,6 +409,7 @@ static void test_real_proc(void)
 	ssize_t n;
 
 	setenv("SteamAppId", "424242", 1);
+	proc_info_free(&pi);
 	tap_ok(proc_read("/proc", getpid(), &pi) == 0 && pi.ppid == getppid() &&
 		       !strcmp(pi.comm, "match_test") && pi.state == 'R',
 	       "the real /proc: this process's comm, parent and state");

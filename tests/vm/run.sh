@@ -120,6 +120,16 @@ for b in ${VM_HOST_BINS:-}; do
 	*) die "find host program $b: it is a shell builtin or alias, not a file" ;;
 	esac
 done
+# Benchmarks: more programs by path, data directories as NAME=DIR pairs
+# (copied to /usr/share/scx_gamer/NAME), and environment for the guest script.
+for f in ${VM_BINS:-}; do
+	[ -x "$f" ] || die "find $f (VM_BINS): not an executable file"
+	add_bin "$f"
+done
+for nd in ${VM_DATA:-}; do
+	[ -d "${nd#*=}" ] || die "find ${nd#*=} (VM_DATA): not a directory"
+	cp -R "${nd#*=}" "$root/usr/share/scx_gamer/${nd%%=*}"
+done
 cp "$here/lib.sh" "$root/lib/vmtest.sh"
 if [ -d "$srcdir/conf" ]; then
 	cp -R "$srcdir/conf" "$root/usr/share/scx_gamer/src-conf"
@@ -128,6 +138,10 @@ if [ -d "$srcdir/profiles" ]; then
 	cp -R "$srcdir/profiles" "$root/usr/share/scx_gamer/src-profiles"
 fi
 cp "$test_path" "$root/test.sh"
+# VM_ENV: "NAME=VALUE ..." exported to the guest script.
+for kv in ${VM_ENV:-}; do
+	printf 'export %s\n' "$kv"
+done >"$root/etc/vmtest.env"
 
 cat >"$root/init" <<'EOF'
 #!/bin/busybox sh
@@ -147,6 +161,7 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
 echo "@@VMTEST-USERSPACE@@"
 cd /tmp
+[ -f /etc/vmtest.env ] && . /etc/vmtest.env
 # Nothing types into the console; a test reading stdin must see EOF, not hang.
 sh /test.sh </dev/null
 rc=$?
@@ -189,7 +204,11 @@ start=$now
 # sched_ext attaches or detaches. sockets=2 keeps each NUMA node on its own package, so
 # the kernel does not complain about LLC siblings on different nodes. stdin is
 # /dev/null so qemu neither grabs a terminal nor needs one (make check, CI).
-"$qemu" -accel tcg,thread=single -cpu max -smp 4,sockets=2,cores=2,threads=1 -m 1G \
+# VM_ICOUNT=N: instruction-counted guest time (-icount shift=N,sleep=off), so that
+# timing inside the guest does not depend on the host's load (bench/run.sh).
+icount=()
+[ -n "${VM_ICOUNT:-}" ] && icount=(-icount "shift=$VM_ICOUNT,sleep=off")
+"$qemu" -accel tcg,thread=single "${icount[@]}" -cpu max -smp 4,sockets=2,cores=2,threads=1 -m 1G \
 	-object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M \
 	-numa node,nodeid=0,cpus=0-1,memdev=m0 -numa node,nodeid=1,cpus=2-3,memdev=m1 \
 	-kernel "$kimage" -initrd "$initrd" \
