@@ -367,6 +367,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	switch (e->type) {
 	case GAMER_PEV_EXEC:
 		d->st.execs++;
+		proc_steam_forget((int)e->tgid);
 		decide_one(d, (int)e->tgid, e->ts_ns, NULL, 0);
 		break;
 	case GAMER_PEV_FORK:

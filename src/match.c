@@ -357,31 +357,69 @@ static uint32_t reaper_app_id(const char *root, int pid)
 	return id;
 }
 
+/*
+ * What the upward search found at an ancestor, by pid and start time: every
+ * exec on the system looks up its ancestors (shell, session, init), which
+ * rarely change, so their environ and cmdline are read once.
+ */
+#define STEAM_CACHE 256
+
+static struct {
+	const char *root;
+	int pid;
+	unsigned long long start;
+	uint32_t id;
+	int from;
+} steam_cache[STEAM_CACHE];
+
+void proc_steam_forget(int pid)
+{
+	steam_cache[(unsigned int)pid % STEAM_CACHE].pid = 0;
+}
+
 void proc_read_steam(const char *root, struct proc_info *pi)
 {
-	int pid = pi->pid, depth;
+	int chain[STEAM_MAX_DEPTH], n = 0, pid = pi->pid, ppid = pi->ppid, from = 0;
+	unsigned long long starts[STEAM_MAX_DEPTH], start = pi->start;
+	uint32_t id = 0;
 
-	pi->steam_app_id = 0;
-	pi->steam_from = 0;
-	for (depth = 0; pid > 1 && depth < STEAM_MAX_DEPTH; depth++) {
+	for (int depth = 0; pid > 1 && depth < STEAM_MAX_DEPTH; depth++) {
+		unsigned int slot = (unsigned int)pid % STEAM_CACHE;
 		struct proc_info up;
-		uint32_t id = env_app_id(root, pid);
 
+		if (depth > 0 && steam_cache[slot].root == root && steam_cache[slot].pid == pid &&
+		    steam_cache[slot].start == start) {
+			id = steam_cache[slot].id;
+			from = steam_cache[slot].from;
+			break;
+		}
+		chain[n] = pid;
+		starts[n++] = start;
+		id = env_app_id(root, pid);
 		if (!id)
 			id = reaper_app_id(root, pid);
 		if (id) {
-			pi->steam_app_id = id;
-			pi->steam_from = pid;
-			return;
+			from = pid;
+			break;
 		}
-		if (pid == pi->pid) {
-			pid = pi->ppid;
-			continue;
-		}
-		if (read_stat(root, pid, &up))
-			return;
-		pid = up.ppid;
+		if (ppid <= 1 || read_stat(root, ppid, &up))
+			break;
+		pid = ppid;
+		start = up.start;
+		ppid = up.ppid;
 	}
+	/* Remember the answer at every ancestor passed (not pi itself: it may exec). */
+	for (int i = 1; i < n; i++) {
+		unsigned int slot = (unsigned int)chain[i] % STEAM_CACHE;
+
+		steam_cache[slot].root = root;
+		steam_cache[slot].pid = chain[i];
+		steam_cache[slot].start = starts[i];
+		steam_cache[slot].id = id;
+		steam_cache[slot].from = from;
+	}
+	pi->steam_app_id = id;
+	pi->steam_from = id ? from : 0;
 }
 
 const char *proc_full_name(const struct proc_info *pi, char *buf, size_t len)

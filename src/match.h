@@ -65,8 +65,14 @@ int proc_read(const char *root, int pid, struct proc_info *pi);
 bool proc_alive(const char *root, int pid, unsigned long long start);
 /* The name pi is taking (a rename event): comm, and wine_exe if it came from comm. */
 void proc_set_comm(struct proc_info *pi, const char *comm);
-/* Find pi's Steam app id, walking up to 32 ancestors. */
+/*
+ * Find pi's Steam app id, walking up to 32 ancestors. What was found above
+ * each ancestor is cached by pid and start time (ancestors rarely change);
+ * an exec changes a process's environment, so call proc_steam_forget() on
+ * every exec.
+ */
 void proc_read_steam(const char *root, struct proc_info *pi);
+void proc_steam_forget(int pid);
 void proc_info_free(struct proc_info *pi);
 /* The name of one thread (ROOT/PID/task/TID/comm); false if gone. */
 bool proc_thread_comm(const char *root, int pid, int tid, char *buf, size_t len);

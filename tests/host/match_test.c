@@ -313,6 +313,19 @@ static void test_steam(void)
 	tap_ok(entry_matches(411, "steam_app_id: 570") && !entry_matches(411, "steam_app_id: 730"),
 	       "steam_app_id: the found id matches, another does not");
 	tap_ok(!entry_matches(414, "steam_app_id: 570"), "steam_app_id: a process without one never matches");
+
+	/* Ancestors' answers are cached; an exec (proc_steam_forget) clears one. */
+	mkproc(&(struct fake){ .pid = 420, .ppid = 1, .comm = "sh", .exe = "/bin/sh", .argv = V("sh") });
+	mkproc(&(struct fake){ .pid = 421, .ppid = 420, .comm = "a", .exe = "/bin/a", .argv = V("a") });
+	tap_ok(rd(421) == 0 && pi.steam_app_id == 0, "(cache) no id above a plain shell");
+	mkproc(&(struct fake){ .pid = 420, .ppid = 1, .comm = "reaper", .exe = "/s/reaper",
+			       .argv = V("/s/reaper", "AppId=4711", "--") });
+	mkproc(&(struct fake){ .pid = 422, .ppid = 420, .comm = "b", .exe = "/bin/b", .argv = V("b") });
+	tap_ok(rd(422) == 0 && pi.steam_app_id == 0,
+	       "(cache) the shell's cached answer stands until it is told the shell exec'd");
+	proc_steam_forget(420);
+	tap_ok(rd(422) == 0 && pi.steam_app_id == 4711 && pi.steam_from == 420,
+	       "after proc_steam_forget (the daemon calls it on every exec), the new reaper's id is found");
 }
 
 static void test_precedence(void)
