@@ -321,10 +321,10 @@ static volatile bool stop;
  * records its wake-up latency. Wake latency: actual minus intended wake time
  * of the frame, audio and input threads.
  */
-#define W1_F 0.10
-#define W1_J 0.15
-#define W1_R 0.10
-#define W1_G 0.05
+#define W1_F 0.05
+#define W1_J 0.10
+#define W1_R 0.08
+#define W1_G 0.04
 #define W1_A 0.10 /* of the audio period */
 #define W1_I 0.02 /* of the input period */
 
@@ -706,12 +706,7 @@ static int cmd_w3(int light)
 
 static sem_t ping, pong;
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
 
-	return (x > y) - (x < y);
-}
 
 static void *ponger(void *arg)
 {
@@ -723,12 +718,22 @@ static void *ponger(void *arg)
 	return NULL;
 }
 
-/* Loop speed with every CPU computing (each thread's rate; the median). */
-static double loaded_rate[MAX_THREADS];
+/*
+ * Loop speed with every CPU computing: each thread counts loops for a fixed
+ * time; the rate is the total over all of that time. (In a single-threaded
+ * emulator the virtual CPUs share one host thread: a short measurement can
+ * fall inside one CPU's turn and see it alone, so only the total counts.)
+ */
+static _Atomic uint64_t calib_loops;
+static volatile bool calib_stop;
 
 static void *calib_thread(void *arg)
 {
-	loaded_rate[(intptr_t)arg] = measure_iters_per_us();
+	(void)arg;
+	while (!calib_stop) {
+		spin_iters(100000);
+		atomic_fetch_add_explicit(&calib_loops, 100000, memory_order_relaxed);
+	}
 	return NULL;
 }
 
@@ -754,18 +759,20 @@ static int cmd_calibrate(void)
 			best = (now_ns() - t0) / 200;
 	}
 	alone = measure_iters_per_us();
+	t0 = now_ns();
 	for (long i = 0; i < ncpu; i++)
-		pthread_create(&th[i], NULL, calib_thread, (void *)(intptr_t)i);
+		pthread_create(&th[i], NULL, calib_thread, NULL);
+	sleep_until(t0 + NSEC / 2);
+	calib_stop = true;
 	for (long i = 0; i < ncpu; i++)
 		pthread_join(th[i], NULL);
-	qsort(loaded_rate, (size_t)ncpu, sizeof(double), cmp_double);
 	/*
-	 * Work is sized with the rate every CPU gets when all compute: in a
-	 * single-threaded emulator the virtual CPUs share one host thread, so
-	 * the rate of one CPU alone overstates what a loaded CPU does.
+	 * Work is sized with the rate each CPU gets when all compute, not the
+	 * rate of one CPU alone.
 	 */
 	printf("calibrate iters_per_us=%.2f alone_iters_per_us=%.2f handoff_us=%.1f\n",
-	       loaded_rate[ncpu / 2], alone, (double)best / 1000.0);
+	       (double)atomic_load(&calib_loops) / ((double)(now_ns() - t0) / 1000.0) / (double)ncpu,
+	       alone, (double)best / 1000.0);
 	return 0;
 }
 

@@ -45,6 +45,7 @@ s32 scx_bpf_create_dsq(u64 dsq_id, s32 node) __ksym __weak;
 s32 scx_bpf_pick_idle_cpu(const struct cpumask *cpus_allowed,
 			  u64 flags) __ksym __weak;
 void scx_bpf_kick_cpu(s32 cpu, u64 flags) __ksym __weak;
+s32 scx_bpf_task_cpu(const struct task_struct *p) __ksym __weak;
 void scx_bpf_error_bstr(char *fmt, unsigned long long *data,
 			u32 data__sz) __ksym __weak;
 void scx_bpf_exit_bstr(s64 exit_code, char *fmt, unsigned long long *data,

@@ -122,6 +122,7 @@ char _license[] SEC("license") = "GPL";
 #define FALLBACK_SLICE_NS (5ULL * 1000 * 1000)
 
 /* NUMA topology, set by the daemon before load (intf.h limits). */
+const volatile __u32 nr_cpus = 1;
 const volatile __u32 nr_nodes = 1;
 const volatile __u8 cpu_node[GAMER_MAX_CPUS];
 const volatile __u32 node_nr_cpus[GAMER_MAX_NODES];
@@ -188,6 +189,29 @@ struct {
 } futex_waker SEC(".maps");
 
 /* struct task_ctx, what the scheduler keeps per task, is in policy.h. */
+
+/*
+ * What each CPU runs, for wake-up preemption: the effective boost of the
+ * task it started last and when, or CPU_NOT_RUNNING between tasks. Each CPU
+ * writes only its own entry; others read it racily (a stale value costs one
+ * wrong or missed preemption).
+ */
+#define CPU_NOT_RUNNING 0xff
+/* A woken task looks at this many CPUs, from its previous one, for a victim. */
+#define PREEMPT_SCAN 64
+
+struct cpu_run {
+	u32 boost;
+	u32 pad;
+	u64 since;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GAMER_MAX_CPUS);
+	__type(key, u32);
+	__type(value, struct cpu_run);
+} cpu_runs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -499,10 +523,64 @@ void BPF_STRUCT_OPS(gamer_runnable, struct task_struct *p, u64 enq_flags)
 		tc->deadline = 0;
 }
 
+static __always_inline void note_cpu_run(u32 boost, u64 now)
+{
+	u32 cpu = bpf_get_smp_processor_id();
+	struct cpu_run *r = bpf_map_lookup_elem(&cpu_runs, &cpu);
+
+	if (r) {
+		r->boost = boost;
+		r->since = now;
+	}
+}
+
+/*
+ * Wake-up preemption: p (effective boost eff) was queued and no CPU is idle.
+ * The CPU running the lowest-boosted task below eff (the longest-running on
+ * a tie), looked for from p's previous CPU on, is told to reschedule: its
+ * task goes back to the queue under its own key and the CPU takes the
+ * smallest key, which the boost lead makes p's. Without this a boosted
+ * wake-up waits for a running task's slice to end.
+ */
+static __always_inline void preempt_for(struct task_struct *p, u32 eff, u32 slot)
+{
+	u32 prev = 0, n = nr_cpus, best_boost = eff, i;
+	u64 best_since = ~0ULL;
+	s32 best = -1;
+
+	if (!bpf_ksym_exists(scx_bpf_kick_cpu))
+		return;
+	if (bpf_ksym_exists(scx_bpf_task_cpu))
+		prev = (u32)scx_bpf_task_cpu(p);
+	if (!n || n > GAMER_MAX_CPUS || prev >= n)
+		return;
+	for (i = 0; i < PREEMPT_SCAN && i < n; i++) {
+		u32 cpu = (prev + i) % n;
+		struct cpu_run *r = bpf_map_lookup_elem(&cpu_runs, &cpu);
+
+		if (!r || r->boost == CPU_NOT_RUNNING || r->boost > best_boost)
+			continue;
+		if (r->boost == best_boost && (best < 0 || r->since >= best_since))
+			continue;
+		if (bpf_ksym_exists(bpf_cpumask_test_cpu) &&
+		    !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+			continue;
+		best = (s32)cpu;
+		best_boost = r->boost;
+		best_since = r->since;
+	}
+	/* Only a strictly lower boost is preempted. */
+	if (best < 0 || best_boost >= eff)
+		return;
+	scx_bpf_kick_cpu(best, SCX_KICK_PREEMPT);
+	count(slot, GAMER_CNT_PREEMPTIONS);
+}
+
 void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tc = task_ctx_of(p);
 	u64 slice, key, floor;
+	u32 eff = 0;
 
 	if (!tc) {
 		gamer_dsq_insert(p, SCX_DSQ_GLOBAL, FALLBACK_SLICE_NS, enq_flags);
@@ -515,8 +593,8 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 		floor = vtime_now - slice;
 		if (vtime_before(tc->vtime, floor))
 			tc->vtime = floor;
-		key = gp_queue_key(tc->vtime, vtime_now, slice,
-				   gp_task_effective(tc, bpf_ktime_get_ns()));
+		eff = gp_task_effective(tc, bpf_ktime_get_ns());
+		key = gp_queue_key(tc->vtime, vtime_now, slice, eff);
 		gamer_dsq_insert_vtime(p, SHARED_DSQ, slice, key, enq_flags);
 	} else {
 		gamer_dsq_insert(p, SCX_DSQ_GLOBAL, slice, enq_flags);
@@ -525,9 +603,14 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 
 	/*
 	 * select_cpu was skipped (or found nothing idle then); a CPU may have
-	 * gone idle since. Wake one so the task does not wait for a tick.
+	 * gone idle since. Wake one so the task does not wait for a tick; if
+	 * none is, a boosted wake-up preempts a lower-boosted task (on FIFO
+	 * kernels the queue would not put it first, so not there).
 	 */
-	gamer_kick_idle_cpu_for(p);
+	if (gamer_kick_idle_cpu_for(p))
+		return;
+	if (eff && (enq_flags & SCX_ENQ_WAKEUP))
+		preempt_for(p, eff, tc->slot);
 }
 
 void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
@@ -561,6 +644,7 @@ void BPF_STRUCT_OPS(gamer_running, struct task_struct *p)
 		return;
 	now = bpf_ktime_get_ns();
 	tc->run_start = now;
+	note_cpu_run(gp_task_effective(tc, now), now);
 	/* Racy across CPUs by design: an approximate clock is enough here. */
 	if (vtime_before(vtime_now, tc->vtime))
 		vtime_now = tc->vtime;
@@ -593,6 +677,7 @@ void BPF_STRUCT_OPS(gamer_stopping, struct task_struct *p, bool runnable)
 	if (!tc)
 		return;
 	now = bpf_ktime_get_ns();
+	note_cpu_run(CPU_NOT_RUNNING, now);
 	used = vtime_before(tc->run_start, now) ? now - tc->run_start : 0;
 	tc->vtime += used * 100 / weight;
 	tc->burst_run += used;

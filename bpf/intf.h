@@ -248,7 +248,8 @@ struct gamer_proc_event {
 	X(RM_BOOSTS, rm_boosts, "wake-ups given the rate-monotonic +1") \
 	X(RM_UTIL_DENIED, rm_util_denied, "periodic wake-ups refused it: over half the period busy") \
 	X(NUMA_LOCAL, numa_local, "frame-thread placements on the node it last ran on") \
-	X(NUMA_REMOTE, numa_remote, "frame-thread placements on another node")
+	X(NUMA_REMOTE, numa_remote, "frame-thread placements on another node") \
+	X(PREEMPTIONS, preemptions, "wake-ups that preempted a running lower-boost task")
 
 enum gamer_counter {
 #define GAMER_COUNTER_ENUM(id, name, help) GAMER_CNT_##id,

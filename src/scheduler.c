@@ -125,6 +125,7 @@ static void set_topology(struct gamer_bpf *skel)
 			nodes = node + 1;
 	}
 	skel->rodata->nr_nodes = (uint32_t)nodes;
+	skel->rodata->nr_cpus = (uint32_t)cpu;
 	log_debug("topology: %d CPUs on %d NUMA node(s)", cpu, nodes);
 }
 
