@@ -45,6 +45,20 @@ static struct pooled *pools;
 static size_t n_pools;
 static struct prog progs[64];
 static size_t n_progs;
+
+/* Mechanism counters per profile, configuration and round (scx_gamer stats). */
+#define N_CNT 9
+static const char *const cnt_names[N_CNT] = {
+	"dispatches", "preemptions", "inheritances", "futex_inheritances", "rm_boosts",
+	"rm_util_denied", "deadline_misses", "auto_boosts", "recoveries",
+};
+struct counted {
+	char id[48];
+	double v[NCFG][MAX_ROUNDS][N_CNT];
+	bool have[NCFG][MAX_ROUNDS];
+};
+static struct counted counted[32];
+static size_t n_counted;
 static int max_round;
 static char machine[512], footprint[256];
 
@@ -139,6 +153,30 @@ static void parse(FILE *f)
 
 				if (sscanf(tok, "%d:%lf", &i, &c) == 2 && i >= 0 && i < HIST_N)
 					pl->c[cfg][i] += c;
+			}
+		} else if (!strcmp(kind, "counters")) {
+			char *id = strtok_r(NULL, " ", &save);
+			size_t i;
+
+			if (!id)
+				continue;
+			for (i = 0; i < n_counted && strcmp(counted[i].id, id); i++)
+				;
+			if (i == n_counted) {
+				if (n_counted == 32)
+					continue;
+				snprintf(counted[n_counted++].id, sizeof(counted->id), "%s", id);
+			}
+			counted[i].have[cfg][round] = true;
+			while ((tok = strtok_r(NULL, " ", &save))) {
+				char *eq = strchr(tok, '=');
+
+				if (!eq)
+					continue;
+				*eq = '\0';
+				for (int k = 0; k < N_CNT; k++)
+					if (!strcmp(tok, cnt_names[k]))
+						counted[i].v[cfg][round][k] = atof(eq + 1);
 			}
 		} else if (!strcmp(kind, "prog")) {
 			char *name = strtok_r(NULL, " ", &save);
@@ -262,7 +300,7 @@ static void num(char *buf, size_t len, double v)
 {
 	if (isnan(v))
 		snprintf(buf, len, "-");
-	else if (fabs(v) >= 100)
+	else if (v == floor(v) || fabs(v) >= 100)
 		snprintf(buf, len, "%.0f", v);
 	else if (fabs(v) >= 10)
 		snprintf(buf, len, "%.1f", v);
@@ -485,6 +523,41 @@ int main(int argc, char **argv)
 		printf(" %s |", b);
 		num(b, sizeof(b), prog_avg(CC, true, NULL) / prog_avg(CB, true, NULL));
 		printf(" %s |\n\n", b);
+	}
+	if (n_counted) {
+		printf("#### What the mechanisms did (scx_gamer stats per profile; median per round)\n\n");
+		printf("| profile | config |");
+		for (int k = 0; k < N_CNT; k++)
+			printf(" %s |", cnt_names[k]);
+		printf("\n| --- | --- |");
+		for (int k = 0; k < N_CNT; k++)
+			printf(" ---: |");
+		printf("\n");
+		for (size_t i = 0; i < n_counted; i++) {
+			for (int c = CB; c <= CC; c++) {
+				double any = 0;
+
+				for (int r = 1; r <= max_round; r++)
+					if (counted[i].have[c][r])
+						any += counted[i].v[c][r][0];
+				if (any <= 0)
+					continue; /* a profile nothing ran under */
+				printf("| %s | %s |", counted[i].id, cfg_names[c]);
+				for (int k = 0; k < N_CNT; k++) {
+					double v[MAX_ROUNDS];
+					int n = 0;
+					char b2[32];
+
+					for (int r = 1; r <= max_round; r++)
+						if (counted[i].have[c][r])
+							v[n++] = counted[i].v[c][r][k];
+					num(b2, sizeof(b2), estimate(v, n).med);
+					printf(" %s |", b2);
+				}
+				printf("\n");
+			}
+		}
+		printf("\n");
 	}
 	if (footprint[0])
 		printf("#### Footprint of the idle daemon (configuration c)\n\n`%s`\n\n", footprint);

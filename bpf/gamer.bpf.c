@@ -40,6 +40,18 @@
  * 30 s (the bound grows with the competitors' weight: nice -20 is x100).
  * tests/vm/starve.vm runs a boost-0 thread under boost-7 hogs for 60 s.
  *
+ * Wake-up preemption. A woken task with effective boost b > 0 that finds no
+ * idle CPU looks at up to 64 CPUs, from its previous one on, for the one
+ * running the lowest-boosted task (boost as of when that task started
+ * running, the longest-running on a tie) and, if that boost is below b,
+ * makes the CPU reschedule (SCX_KICK_PREEMPT; counted as preemptions in the
+ * wakee's profile). The preempted task goes back to the queue under its own
+ * key and the CPU takes the smallest key: the boost lead makes that the
+ * wakee's unless the preempted task's vtime is far enough behind, so
+ * preemption never breaks the ordering above, and the worst-case wait bound
+ * stands (a task can be interrupted more often, never passed over longer).
+ * Not on FIFO kernels (no user queue: the wakee would not be taken first).
+ *
  * Deadline misses. A task is watched at a wake-up when deadline_miss.enabled
  * and its effective boost >= deadline_miss.min_boost. Its deadline is
  * wake time + (8 - effective) x slice (8 slices at boost 0, 1 at boost 7);

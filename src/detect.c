@@ -213,7 +213,8 @@ static bool own_class(struct detect *d, const struct proc_info *pi, struct match
 	return true;
 }
 
-static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *comm, int depth);
+static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *comm, bool rename,
+		       int depth);
 
 /*
  * Children forked before their parent was classified found no entry to
@@ -248,7 +249,7 @@ static void decide_children(struct detect *d, int pid, int depth)
 				uint32_t child = (uint32_t)atoi(t);
 
 				if (child && bpf_map_lookup_elem(d->proc_fd, &child, &c))
-					decide_one(d, (int)child, 0, NULL, depth + 1);
+					decide_one(d, (int)child, 0, NULL, false, depth + 1);
 			}
 		}
 		fclose(f);
@@ -259,11 +260,15 @@ static void decide_children(struct detect *d, int pid, int depth)
 /*
  * Decide process pid from its event: its own match, else (unless excluded)
  * what it inherited at fork or its parent has now. ev_ts is the event's time
- * (for the latency log); comm the name it is taking, for a rename, which
- * only ever gives a profile: a game naming its main thread keeps the one it
- * has.
+ * (for the latency log). comm is the name from the event (NULL: read it):
+ * the name exec gave it - a program may rename its main thread before the
+ * daemon reads /proc, and the profile is for the program - or, for a
+ * rename, the name it is taking, which only ever gives a profile: a game
+ * naming its main thread keeps the one it has (and the main thread gets
+ * the thread rule for its new name).
  */
-static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *comm, int depth)
+static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *comm, bool rename,
+		       int depth)
 {
 	struct gamer_class want, cur, parent;
 	struct match_result r;
@@ -279,7 +284,8 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 		proc_read_steam(d->root, &pi);
 	have = bpf_map_lookup_elem(d->proc_fd, &key, &cur) == 0;
 	ok = own_class(d, &pi, &r, &want);
-	if (!ok && comm && have && owned_proc(&cur)) {
+	if (!ok && rename && have && owned_proc(&cur)) {
+		put_thread(d, key, profile_of_slot(d, cur.slot), cur.slot, comm);
 		proc_info_free(&pi);
 		return;
 	}
@@ -318,12 +324,15 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 				log_info("pid %d (%s): profile '%s' by %s, %.2f ms after %s", pid,
 					 pi.comm, p ? p->id : "?", games_how_name(want.how),
 					 (double)(want.since_ns - ev_ts) / 1e6,
-					 comm ? "its rename" : "exec");
+					 rename ? "its rename" : "exec");
 			else
 				log_info("pid %d (%s): profile '%s' by %s", pid, pi.comm,
 					 p ? p->id : "?", games_how_name(want.how));
 		}
 		put_threads(d, pid, p, want.slot);
+		/* /proc may not show a name the main thread is taking yet. */
+		if (rename)
+			put_thread(d, key, p, want.slot, comm);
 		/*
 		 * A process that exited before the write would leave its entry
 		 * behind (the exit tracepoint deleted nothing): check it is
@@ -368,7 +377,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	case GAMER_PEV_EXEC:
 		d->st.execs++;
 		proc_steam_forget((int)e->tgid);
-		decide_one(d, (int)e->tgid, e->ts_ns, NULL, 0);
+		decide_one(d, (int)e->tgid, e->ts_ns, comm, false, 0);
 		break;
 	case GAMER_PEV_FORK:
 	case GAMER_PEV_THREAD:
@@ -377,7 +386,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	case GAMER_PEV_RENAME:
 		/* exec renames the process before its exec event: that is exec too. */
 		if (e->pid == e->tgid)
-			decide_one(d, (int)e->pid, e->ts_ns, comm, 0);
+			decide_one(d, (int)e->pid, e->ts_ns, comm, true, 0);
 		else
 			decide_thread(d, e->pid, e->tgid, comm);
 		break;

@@ -438,6 +438,12 @@ const char *proc_full_name(const struct proc_info *pi, char *buf, size_t len)
 	return NULL;
 }
 
+/*
+ * comm, the full name behind a truncated comm, or the name the process was
+ * started as (argv[0]'s or the exe's basename): a program that renames its
+ * main thread right away ("GameThread") is still the program its profile
+ * names, at exec and at every rescan.
+ */
 static bool comm_matches(const char *glob, const struct proc_info *pi)
 {
 	char full[PATH_MAX];
@@ -446,7 +452,11 @@ static bool comm_matches(const char *glob, const struct proc_info *pi)
 	if (fnmatch(glob, pi->comm, 0) == 0)
 		return true;
 	f = proc_full_name(pi, full, sizeof(full));
-	return f && fnmatch(glob, f, 0) == 0;
+	if (f && fnmatch(glob, f, 0) == 0)
+		return true;
+	if (pi->argv0 && pi->argv0[0] && fnmatch(glob, any_basename(pi->argv0), 0) == 0)
+		return true;
+	return pi->exe[0] && fnmatch(glob, any_basename(pi->exe), 0) == 0;
 }
 
 static bool key_matches(const struct match_entry *e, uint32_t key, const struct proc_info *pi)

@@ -82,6 +82,8 @@ game_of() {
 	echo "${_g:-none}"
 }
 
+is_game() { [ "$(game_of "$1")" = "$2" ]; }
+
 # Wait (10 s at most) until game_of $1 is $2.
 wait_game() {
 	_i=0
@@ -244,6 +246,21 @@ wait_for_file "$T/native6.out" renamed
 sleep 0.5
 check "a game that renames its main thread keeps its profile" wait_game "$renamer" "native comm"
 
+# A game that names its main thread at once, before the daemon reads /proc,
+# is still matched by the program's name, and the main thread gets the rule
+# for its new name - at exec and after a rescan.
+start nativegame native7.out --comm Worker9
+quick=$last
+check "a game renaming its main thread at start is matched by its program name" \
+	wait_game "$quick" "native comm"
+check "... and its main thread gets the role of its new name (Worker* -> game)" \
+	wait_role "$quick" "$quick" game
+put unrelated 'schema: 1
+match:
+  - comm: still-no-such-game'
+sleep 0.5
+check "... and keeps its profile across a rescan" is_game "$quick" "native comm"
+check "... and its main thread's role" wait_role "$quick" "$quick" game
 # Threads that exit at once (before the daemon handles them) leave nothing.
 nth=$(sg status --json | sed -n 's/.*"threads_with_class": \([0-9]*\).*/\1/p')
 start nativegame churn.out --churn 300 RenderThread

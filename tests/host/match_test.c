@@ -241,8 +241,12 @@ static void test_globs(void)
 	       "comm: no full name is guessed when neither argv[0] nor exe starts with comm");
 	mkproc(&(struct fake){ .pid = 203, .ppid = 1, .comm = "shortname",
 			       .exe = "/games/shortnamelonger", .argv = V("shortnamelonger") });
-	tap_ok(!entry_matches(203, "comm: shortnamelonger"),
-	       "comm: a comm shorter than 15 characters was not truncated: no full-name match");
+	tap_ok(entry_matches(203, "comm: shortnamelonger"),
+	       "comm: the name it was started as (exe, argv[0]) matches after a rename");
+	mkproc(&(struct fake){ .pid = 204, .ppid = 1, .comm = "GameThread", .exe = "/games/bin/mygame",
+			       .argv = V("./mygame", "-fullscreen") });
+	tap_ok(entry_matches(204, "comm: mygame") && !entry_matches(204, "comm: othergame"),
+	       "comm: a game that renamed its main thread still matches its program's name");
 }
 
 static void test_wine(void)
