@@ -20,8 +20,9 @@
 
 #define MAX_ROUNDS 200
 #define HIST_N 1400
-enum { CA, CA2, CB, CC, NCFG };
-static const char *const cfg_names[NCFG] = { "a", "a2", "b", "c" };
+enum { CA, CA2, CB, CC, CD, NCFG };
+static const char *const cfg_names[NCFG] = { "a", "a2", "b", "c", "d" };
+static bool have_d; /* configuration d (c without inheritance) ran */
 
 struct series {
 	char wl[24], metric[40];
@@ -123,6 +124,8 @@ static void parse(FILE *f)
 			continue;
 		if (round > max_round)
 			max_round = round;
+		if (cfg == CD)
+			have_d = true;
 		kind = strtok_r(NULL, " ", &save);
 		if (!kind)
 			continue;
@@ -386,6 +389,22 @@ static const struct pooled *find_pool(const char *name)
 
 static void table(const char *wl)
 {
+	if (have_d) {
+		printf("| metric | c | d (c, inheritance off) | c/d |\n| --- | ---: | ---: | ---: |\n");
+		for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
+			const struct series *s;
+
+			if (strcmp(metrics[i].wl, wl) || !(s = find(wl, metrics[i].name)))
+				continue;
+			printf("| %s |", metrics[i].what);
+			cell(of_cfg(s, CC));
+			cell(of_cfg(s, CD));
+			cell(ratio(s, CC, CD));
+			printf("\n");
+		}
+		printf("\n");
+		return;
+	}
 	printf("| metric | a | a2 | b | c | a2/a | c/a | c/b |\n");
 	printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
 	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
@@ -394,7 +413,7 @@ static void table(const char *wl)
 		if (strcmp(metrics[i].wl, wl) || !(s = find(wl, metrics[i].name)))
 			continue;
 		printf("| %s |", metrics[i].what);
-		for (int c = 0; c < NCFG; c++)
+		for (int c = 0; c < CD; c++)
 			cell(of_cfg(s, c));
 		cell(ratio(s, CA2, CA));
 		cell(ratio(s, CC, CA));
@@ -412,7 +431,7 @@ static void table(const char *wl)
 			char b[32];
 
 			printf("| %s p%g, pooled |", hists[i].what, pcts[k]);
-			for (int c = 0; c < NCFG; c++) {
+			for (int c = 0; c < CD; c++) {
 				v[c] = pooled_pct(p, c, pcts[k]);
 				num(b, sizeof(b), v[c]);
 				printf(" %s |", b);
@@ -534,7 +553,7 @@ int main(int argc, char **argv)
 			printf(" ---: |");
 		printf("\n");
 		for (size_t i = 0; i < n_counted; i++) {
-			for (int c = CB; c <= CC; c++) {
+			for (int c = CB; c <= CD; c++) {
 				double any = 0;
 
 				for (int r = 1; r <= max_round; r++)
