@@ -149,16 +149,11 @@ static void check_roundtrip(const struct gamer_tunables *t, const char *what)
 	diags_free(&d);
 }
 
-static void check_profile(const struct profile *p)
+/* Invariants of a list of match entries (a profile's match, the daemon's exclude). */
+static void check_entries(const struct match_entry *list, size_t n)
 {
-	if (!p->id || !p->path || !p->name)
-		fail("profile without id, path or name");
-	if (p->priority < 0 || p->priority > 100)
-		fail("priority %d", p->priority);
-	if (!p->n_match || !p->match)
-		fail("profile without match entries");
-	for (size_t i = 0; i < p->n_match; i++) {
-		const struct match_entry *m = &p->match[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct match_entry *m = &list[i];
 
 		if (!m->keys)
 			fail("match[%zu] has no keys", i);
@@ -172,6 +167,18 @@ static void check_profile(const struct profile *p)
 		    !(m->keys & MATCH_WINE_EXE) != !m->wine_exe)
 			fail("match[%zu] keys %#x do not agree with its strings", i, m->keys);
 	}
+}
+
+static void check_profile(const struct profile *p)
+{
+	if (!p->id || !p->path || !p->name)
+		fail("profile without id, path or name");
+	if (p->priority < 0 || p->priority > 100)
+		fail("priority %d", p->priority);
+	/* No match entries is a base profile; a list is never empty. */
+	if (!p->n_match != !p->match)
+		fail("n_match %zu does not agree with the list", p->n_match);
+	check_entries(p->match, p->n_match);
 	if (!p->n_threads != !p->threads)
 		fail("%zu thread rules at %p", p->n_threads, (void *)p->threads);
 	for (size_t i = 0; i < p->n_threads; i++) {
@@ -315,6 +322,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fail("daemon: path not kept");
 		if ((unsigned int)dc.log_level > LOG_DEBUG)
 			fail("daemon: log level %d", (int)dc.log_level);
+		if (!dc.n_exclude != !dc.exclude)
+			fail("daemon: n_exclude %zu does not agree with the list", dc.n_exclude);
+		check_entries(dc.exclude, dc.n_exclude);
 		tunables_builtin(&t);
 		tunables_apply(&t, &dc.defaults);
 		check_roundtrip(&t, "daemon");

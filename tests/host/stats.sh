@@ -86,9 +86,10 @@ wait_listed() {
 }
 
 # Wait (5 s at most) until file $1 has at least $2 lines.
+# Until file $1 has $2 lines (30 s at most: a loaded machine, distcheck).
 wait_lines() {
 	i=0
-	while [ "$(wc -l <"$1")" -lt "$2" ] && [ $i -lt 50 ]; do
+	while [ "$(wc -l <"$1")" -lt "$2" ] && [ $i -lt 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -208,8 +209,9 @@ else
 	skip "--json --watch: JSON Lines with deltas 0 after the first sample" "no python3"
 fi
 
-# A change between two samples shows as the delta (2 s leaves time to write it).
-sg stats --json --watch=2 --count=2 >"$T/watch.out" 2>&1 &
+# A change between two samples shows as the delta (5 s leaves time to write it,
+# even on a loaded machine).
+sg stats --json --watch=5 --count=2 >"$T/watch.out" 2>&1 &
 wpid=$!
 wait_lines "$T/watch.out" 1
 set_counters "$a" "$c1=9" "$c2=7"
