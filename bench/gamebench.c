@@ -319,7 +319,7 @@ static volatile bool stop;
  * own deadline is skipped and counted as missed. Audio (period T/3, work A)
  * misses when it ends after its next period starts; input (T/16) only
  * records its wake-up latency. Wake latency: actual minus intended wake time
- * of the frame, audio and input threads.
+ * of the frame, audio and input threads, each on its own and all together.
  */
 #define W1_F 0.05
 #define W1_J 0.10
@@ -330,7 +330,7 @@ static volatile bool stop;
 
 static sem_t job_go[2], job_done, gpu_go, frame_done;
 static int render_pipe[2];
-static struct hist h_frame, h_wake;
+static struct hist h_frame, h_wake, h_wake_frame, h_wake_audio, h_wake_input;
 static uint64_t t_start, t_window; /* run start; measured window start */
 static uint64_t audio_n, audio_miss;
 
@@ -339,12 +339,15 @@ static double period_us(void)
 	return (double)period_ns / 1000.0;
 }
 
-static void record_wake(uint64_t intended, uint64_t actual)
+static void record_wake(struct hist *own, uint64_t intended, uint64_t actual)
 {
+	double us = actual > intended ? (double)(actual - intended) / 1000.0 : 0;
+
 	if (intended < t_window)
 		return;
 	pthread_mutex_lock(&hist_lock);
-	hist_add(&h_wake, actual > intended ? (double)(actual - intended) / 1000.0 : 0);
+	hist_add(&h_wake, us);
+	hist_add(own, us);
 	pthread_mutex_unlock(&hist_lock);
 }
 
@@ -398,7 +401,7 @@ static void *w1_periodic(void *arg)
 	name_thread(audio ? "w1-audio" : "w1-input", -1);
 	while (!stop) {
 		sleep_until(next);
-		record_wake(next, now_ns());
+		record_wake(audio ? &h_wake_audio : &h_wake_input, next, now_ns());
 		work_us((audio ? W1_A : W1_I) * (double)p / 1000.0);
 		end = now_ns();
 		if (audio && next >= t_window) {
@@ -467,7 +470,7 @@ static int cmd_w1(void)
 			continue;
 		}
 		if (counted)
-			record_wake(due, now_ns());
+			record_wake(&h_wake_frame, due, now_ns());
 		work_us(W1_F * period_us());
 		sem_post(&job_go[0]);
 		sem_post(&job_go[1]);
@@ -503,16 +506,21 @@ static int cmd_w1(void)
 	}
 	printf("result w1 period_us=%.0f frames=%llu misses=%llu miss_rate=%.4f longest_streak=%llu "
 	       "frame_p50_us=%.0f frame_p99_us=%.0f frame_p999_us=%.0f audio_periods=%llu "
-	       "audio_misses=%llu audio_miss_rate=%.4f wake_p99_us=%.0f",
+	       "audio_misses=%llu audio_miss_rate=%.4f wake_p99_us=%.0f input_wake_p99_us=%.0f "
+	       "audio_wake_p99_us=%.0f frame_wake_p99_us=%.0f",
 	       period_us(), (unsigned long long)frames, (unsigned long long)misses,
 	       frames ? (double)misses / (double)frames : 0, (unsigned long long)longest,
 	       hist_pct(&h_frame, 50), hist_pct(&h_frame, 99), hist_pct(&h_frame, 99.9),
 	       (unsigned long long)audio_n, (unsigned long long)audio_miss,
-	       audio_n ? (double)audio_miss / (double)audio_n : 0, hist_pct(&h_wake, 99));
+	       audio_n ? (double)audio_miss / (double)audio_n : 0, hist_pct(&h_wake, 99),
+	       hist_pct(&h_wake_input, 99), hist_pct(&h_wake_audio, 99), hist_pct(&h_wake_frame, 99));
 	bg_report();
 	printf("\n");
 	hist_print("w1.frame", &h_frame);
 	hist_print("w1.wake", &h_wake);
+	hist_print("w1.wake_input", &h_wake_input);
+	hist_print("w1.wake_audio", &h_wake_audio);
+	hist_print("w1.wake_frame", &h_wake_frame);
 	fflush(stdout);
 	stop = true;
 	return 0;

@@ -3,7 +3,9 @@
  * scx_gamer: a sched_ext scheduler for games.
  *
  * This is the whole policy; docs/POLICY.md and the daemon point here. The
- * arithmetic lives in policy.h, shared with the host tests.
+ * arithmetic lives in policy.h, shared with the host tests. Times are ns;
+ * "weight" is the kernel's p->scx.weight (nice 0 = 100, nice -20 ~ 8668,
+ * nice 19 = 1).
  *
  * Classes. Every task belongs to a profile (its game's, else profile 0, the
  * defaults) and may have a role (render, audio, ...). The daemon's game
@@ -11,10 +13,9 @@
  * process) and bumps class_gen; the gamer_proc_* tracepoints at the end of
  * this file tell it about execs, forks, threads, renames and exits, copy a
  * classified process's entry to its children at fork and delete entries when
- * tasks exit. Each task caches its class and a copy of its
- * profile's tunables in task-local storage and refreshes the copy when
- * class_gen or its profile's version moves: the hot path costs the storage
- * lookup and two array loads, and a profile edit applies at a task's next
+ * tasks exit. Each task caches its class and a copy of its profile's
+ * tunables in task-local storage and refreshes the copy when class_gen or its
+ * profile's version moves: a profile edit applies at a task's next
  * scheduling event.
  *
  * Boost. base = the class's explicit boost, else roles.ROLE of the profile,
@@ -23,91 +24,177 @@
  * base + earned, where the earned part never lifts it above boost.max (a base
  * above boost.max stays), then raised to a live inherited boost. 0..7.
  *
- * Ordering. A task's fair vtime grows by the CPU time it used x 100 / weight.
- * A task that waits in the shared queue is keyed by
- *     key = max(vtime, vtime_now - slice) + (7 - effective) x slice
- * and CPUs take the smallest key. vtime_now follows the largest vtime among
- * tasks that start running. So boost 7 sorts at its vtime, boost 0 seven
- * slices behind: a boost buys a bounded lead, never strict priority.
+ * Fair share. Each task has a vtime that grows, while it runs, by
+ *     used x 100 / weight x 7 / (7 + b)          (b: effective boost)
+ * where used is the kernel's own account of its CPU time (se.sum_exec_runtime,
+ * what the default scheduler charges: without the time interrupts took where
+ * the kernel has CONFIG_IRQ_TIME_ACCOUNTING).
+ * CPUs run the queued task with the earliest virtual deadline, so busy tasks
+ * get CPU in proportion to weight x (7 + b) / 7: by nice level, as under the
+ * kernel's default scheduler, and a boost-7 task twice what an equal-nice
+ * boost-0 task gets (about what nice -3 gives; boost 3: x1.43). That is all a
+ * boost buys in CPU: nothing else - not the profile's slice, not how often a
+ * task sleeps - changes a task's share (tests/vm/fair.vm).
  *
- * Worst-case wait. A queued task T with key K runs once every task ahead of it
- * has a key above K. A competitor U (weight w_U) ahead of T can use at most
- * (K - key_U) x w_U / 100 of CPU before its own key passes K, and
- * K - key_U <= 7 slices (lag) + 1 slice (sleeper clamp) + the slice U is
- * running. So with N CPUs and nice-0 competitors, a boost-0 task waits at most
- * about (runnable tasks) x 9 slices / N: a flood of 100 boost-7 hogs on 4 CPUs
- * with 5 ms slices keeps it waiting at most ~1.1 s, far below the watchdog's
- * 30 s (the bound grows with the competitors' weight: nice -20 is x100).
- * tests/vm/starve.vm runs a boost-0 thread under boost-7 hogs for 60 s.
+ * Virtual deadline. A queued task is ordered by
+ *     vdl = vtime + min(burst, 10 ms) x 100 / weight - b x 1 ms x 100 / weight
+ * where burst is the CPU time it used since it last woke up: a task that just
+ * woke sorts ahead of a busy one at the same vtime (what EEVDF's request-
+ * sized deadlines and the best sched_ext peers reward), and a boost sorts
+ * b ms of the task's own CPU time ahead - the same lead in every profile. The
+ * offsets are bounded, so they move latency, never the long-run share.
  *
- * Wake-up preemption. A woken task with effective boost b > 0 that finds no
- * idle CPU looks at up to 64 CPUs, from its previous one on, for the one
- * running the lowest-boosted task (boost as of when that task started
- * running, the longest-running on a tie) and, if that boost is below b,
- * makes the CPU reschedule (SCX_KICK_PREEMPT; counted as preemptions in the
- * wakee's profile). The preempted task goes back to the queue under its own
- * key and the CPU takes the smallest key: the boost lead makes that the
- * wakee's unless the preempted task's vtime is far enough behind, so
- * preemption never breaks the ordering above, and the worst-case wait bound
- * stands (a task can be interrupted more often, never passed over longer).
- * Not on FIFO kernels (no user queue: the wakee would not be taken first).
+ * Queues. A task that can run on one CPU only (pinned) waits in that CPU's
+ * own queue, every other task in the shared queue, both ordered by vdl, and a
+ * CPU takes whichever head has the earlier one. A per-CPU kthread goes
+ * straight to its CPU's local queue, ahead of both: kernel work is short,
+ * others wait on it, and starving it can hang the machine.
+ * Each queue has a position, for placing vtimes: the largest vtime of a task
+ * taken from it (or kept running over what it holds; see Slices). A CPU's
+ * own queue's position follows its own pinned tasks - a crowded CPU's
+ * progress, not the pace of idle ones - but never lags the shared one's by
+ * more than the lag cap (100 ms of vtime).
+ *
+ * Placement of vtime. At a wake-up, and when a task moves to another queue,
+ * its vtime is raised to at least position - 20 ms x 100 / weight: sleeping
+ * banks at most 20 ms of the task's own CPU time of credit. At every other
+ * queueing a busy task that fell behind keeps its lag, up to the lag cap of
+ * 100 ms x 100 / weight - far more than tasks sharing a queue ever fall
+ * behind it, so it binds only for a task whose queue's position outran it,
+ * and it bounds every wait. And at every queueing a task is at most a slice
+ * and 10 ms (a tick's overrun at HZ=100) of its own CPU time ahead: as far
+ * as running its slice takes a task sharing the queue, so time run alone on
+ * an idle CPU is not held against it.
+ *
+ * Slices are the profile's slice, or slice x CPUs / queued tasks when more
+ * tasks wait in the shared queue than there are CPUs (at least 0.5 ms, or the
+ * profile's slice if shorter; the kernel ends slices at ticks). When a task's
+ * slice ends, ops.dispatch runs before the task is queued again (when its
+ * CPU's local queue is empty): the task goes on, with a new slice, if the
+ * deadline it would be queued with is earlier than every queued one (else two
+ * busy tasks would take turns of a slice each, whatever their vtime), and
+ * when nothing else is queued - with its profile's slice, never the kernel's
+ * 20 ms default refill (tests/vm/slice.vm). sched_yield() gives the CPU up
+ * once: the task is not kept that time.
+ *
+ * Wake-up preemption. A waking task first looks for an idle CPU (select_cpu,
+ * then once more at enqueue). If there is none and its profile has preempt:
+ * true, it looks, in this order, at its previous CPU (a warm cache, and often
+ * the CPU whose timer woke it: no inter-processor interrupt needed), the
+ * waker's (first for a synchronous wake-up, whose waker is about to sleep)
+ * and one at random, and takes the first whose running task has a later
+ * deadline than its own - that task's as it started, moved on by the CPU
+ * time it has used since - and has run at least 50 us: it is inserted at the
+ * head of that CPU's local queue with SCX_ENQ_PREEMPT, which ends the
+ * running task's slice; that task goes back to the queue under its own
+ * deadline. Counted as preemptions. Any task may preempt, boosted or not: a
+ * light sleeper's deadline is early because its burst is short and its vtime
+ * is at the lag floor (tests/vm/preempt.vm).
+ *
+ * Worst-case wait. A queued task T with virtual deadline K runs once no task
+ * with an earlier one is queued. A competitor U (weight w_U, boost b_U) runs
+ * at most (K - vdl_U) x w_U (7 + b_U) / 700 of CPU time before its own
+ * passes K. Every offset above is in the task's own CPU time, so U's lead
+ * over its queue's position - at most the lag cap (100 ms), the boost lead
+ * (7 ms) and a slice - costs T at most that x (7 + b_U) / 7 of U's CPU time,
+ * whatever U's weight. What remains is T's own distance ahead of the
+ * position, at most a slice, a tick's overrun and 10 ms of burst in T's
+ * vtime, which U needs w_U (7 + b_U) / (7 w_T) times as much CPU time to
+ * cover: the fair share itself, as long as under any weighted fair
+ * scheduler. With N CPUs:
+ *     wait <= sum over runnable U of [(107 ms + slice_U) (7 + b_U) / 7
+ *                 + (slice_T + 20 ms) x w_U (7 + b_U) / (7 w_T)] / N
+ * For 8 nice-0 boost-7 hogs against a nice-0 boost-0 task on 4 CPUs with 5 ms
+ * slices (4 ms with 5 of the 9 queued) that is 8 x (111 x 2 + 24 x 2) / 4 ms
+ * ~ 0.54 s; for 16 nice -20 boost-7 hogs (1.5 ms slices) 16 x (108.5 x 2 +
+ * 21.5 x 173) / 4 ms ~ 15.8 s, and ~ 29 s for 32 of them, at the kernel
+ * watchdog's 30 s: the slices' floor (0.5 ms) and the tick then dominate.
+ * So a valve holds the wait for any weights: every 100 ms at most, a CPU
+ * looks at the 8 latest deadlines of the shared queue and of its own and
+ * runs at once one that has waited over 2 s (counted as valve_runs). The
+ * first load never needs it; the other two wait about 2.1 s a turn with it
+ * (tests/vm/starve.vm runs the first, and one nice -20 hog per CPU - 4.6 s
+ * without the valve - and counts the valve's runs). A pinned U can
+ * add another lag cap, its queue's position being at most that behind.
+ * Without the own-CPU-time scaling the boost lead alone would have cost
+ * 7 ms x 87 per nice -20 hog.
  *
  * Deadline misses. A task is watched at a wake-up when deadline_miss.enabled
- * and its effective boost >= deadline_miss.min_boost. Its deadline is
+ * and its effective boost >= deadline_miss.min_boost. Its start deadline is
  * wake time + (8 - effective) x slice (8 slices at boost 0, 1 at boost 7);
- * it MISSES when it starts running after the deadline, else it meets it
- * (time spent queued is what the scheduler controls; how long the task then
- * computes is not). threshold misses in a row earn one level (up to the
- * room below boost.max); recover met deadlines in a row (recover > 0) give one
- * earned level back. Each watched wake-up is counted, as are misses, levels
- * earned, thresholds reached with no room, and levels given back.
+ * it MISSES when it starts running after it, else it meets it. threshold
+ * misses in a row earn one level (up to the room below boost.max); recover
+ * met deadlines in a row (recover > 0) give one earned level back.
  *
- * Inheritance. When a task W wakes a task T synchronously - the kernel's
- * SCX_WAKE_SYNC (pipes, sockets), or a futex wake (pthread mutexes and
- * condition variables carry no SYNC flag; fentry/fexit on futex_wake mark
- * the waking CPU) - and T's effective boost is above W's, W borrows
- * min(T's boost, T's inheritance.max_boost) for T's inheritance.duration,
- * if T's profile has inheritance.enabled. The waker is the one whose next run
- * T's progress is likely to depend on (the other end of a request/reply pair,
- * the lock holder that will hand the lock back).
+ * Inheritance (if the lender's profile has inheritance.enabled). A boosted
+ * task lends min(its boost, inheritance.max_boost) to the task it waits for,
+ * if that one's boost is lower, until the borrower wakes the lender (the
+ * hand-back) or inheritance.duration passes:
+ *  - at block time: a task that blocks on a lock whose owner can be read
+ *    lends to the owner - glibc's pthread mutexes (futex_wait with value 2:
+ *    the owner's tid is in the mutex's __owner field), PI futexes
+ *    (futex_lock_pi: the tid is in the futex word) and futex_waitv entries
+ *    that look like glibc mutexes; only a thread of the same process is
+ *    taken for the owner (looked up in the waiter's pid namespace where the
+ *    kernel can). If the owner is waiting in a queue and may run on the
+ *    blocked task's CPU, that CPU runs it at once (the ops.dispatch right
+ *    after the block; the first 64 queued tasks looked at). Counted as
+ *    inheritances and futex_inheritances;
+ *  - forward, on a synchronous wake-up (SCX_WAKE_SYNC: a request written to
+ *    a pipe or socket): the waker lends to the task it woke, which it will
+ *    wait for. Not from interrupt context, where the current task is
+ *    whoever was interrupted, nor where that cannot be told (x86 kernels
+ *    before 6.15 keep the preempt count elsewhere); not to pinned tasks,
+ *    which skip ops.select_cpu, where wake-up flags are seen. Counted as
+ *    inheritances.
+ * Each hook is optional: the daemon attaches the ones the kernel has.
  *
  * Rate-monotonic. At each wake-up the gap since the previous one updates the
- * task's period estimate (an exponentially weighted mean, new sample 1/8,
- * a sample above 4x the mean counts as 4x: one long sleep cannot make a
- * periodic task look aperiodic), and each completed burst (wake-up to sleep)
- * updates its run-time mean the same way, as does each sleep its sleep-time
- * mean. After 4 samples, a task with period <= rate_monotonic.period whose
- * boost without this +1 is below below_boost gets +1 for this wake-up -
- * unless it runs over 50% of the time it is not kept waiting
- * (run / (run + sleep)): a task that wakes often but computes most of the
- * time gains nothing (counted as rm_util_denied), even when others keep it
- * queued so long that its wake-ups space out. A task refused so must come down to
- * 25% before it gains again (hysteresis: a noisy estimate does not flicker).
+ * task's period estimate (EWMA 1/8, samples clamped to 4x the mean); each
+ * burst updates its run-time mean, each sleep its sleep-time mean. After 4
+ * samples, a task with period <= rate_monotonic.period whose boost without
+ * this +1 is below below_boost gets +1 for this wake-up - unless it runs over
+ * 50% of the time it is not kept waiting, run / (run + sleep) (counted as
+ * rm_util_denied); a task refused so must come down to 25% to gain again.
  *
- * Placement. With numa: true, frame-pipeline roles (render, gpu, compositor,
- * game) go to an idle CPU of the node they last ran on (prev CPU first), then
- * to any idle CPU by the kernel's default search; the placement is counted as
- * local or remote. Other tasks, and all tasks with numa: false, use the
- * default search (prev CPU if idle, an idle core, any idle CPU). A task placed
- * on an idle CPU goes straight to its local queue.
+ * Placement on CPUs. With numa: true, frame-pipeline roles (render, gpu,
+ * compositor, game) go to an idle CPU of the node they last ran on (prev CPU
+ * first), then to any idle CPU by the kernel's default search; counted as
+ * local or remote. Other tasks use the default search.
  *
- * Counters. counters[profile] (per-CPU, atomic adds) for every event above;
- * the table is GAMER_COUNTERS in intf.h, printed by `scx_gamer stats`.
+ * RT and deadline tasks run above sched_ext. When one takes a CPU, the tasks
+ * already in that CPU's local queue are handed back (ops.cpu_release) and
+ * queued again, so they do not wait behind it (counted as reenqueued).
+ *
+ * Counters and wait times. counters[profile] (per-CPU) for every event above;
+ * the table is GAMER_COUNTERS in intf.h, printed by `scx_gamer stats`, with
+ * wait_hist[profile]: log2 histograms of the time from becoming runnable to
+ * running (after a wake-up; after being put back), from which stats prints
+ * p50 and p99 per profile. Per-CPU data lives in per-CPU maps (no two CPUs
+ * share a cache line) and is bumped with plain adds: every writer is a
+ * sched_ext callback, and those run on a CPU with interrupts off, so none
+ * can interleave with another on the same CPU.
  *
  * Exit. When the scheduler stops for any reason (daemon exit, a killed
  * daemon closing the struct_ops link, a BPF error, the watchdog) ops.exit
  * copies the kernel's kind, reason and message into exit_info and wakes the
  * daemon through the events ring buffer.
  *
- * Old or broken kernels. Where the kernel offers no callable
- * scx_bpf_create_dsq (Debian's 7.1 and 7.2 builds, see compat.bpf.h) there is
- * no user queue to order by key: tasks then go FIFO into the kernel's global
- * queue, still sliced and still starvation-free, boosts order nothing (the
- * other mechanisms still run and count), and the daemon warns.
+ * Old or broken kernels. Kernel differences are probed, not versioned
+ * (compat.bpf.h); the sched_ext enum values come from the running kernel's
+ * BTF at load (scx_enums, intf.h). Where the kernel offers no callable
+ * scx_bpf_create_dsq (Debian's 7.1 and 7.2 builds) there is no user queue to
+ * order by deadline: tasks then go FIFO into the kernel's global queue
+ * (pinned ones into their CPU's local queue, where a turn lasts a slice),
+ * still sliced and starvation-free; wake-up preemption still works (it uses
+ * local queues), the other mechanisms still run and count, and the daemon
+ * warns.
  *
  * Limits. One shared queue: fine for desktop-sized machines, a contention
- * point on very large ones. No preemption of a running task by a boosted one:
- * a boosted task waits at most for the end of one slice on some CPU.
+ * point on very large ones. A per-CPU kthread that never stops running
+ * would keep its CPU from the queues (the kernel does not call ops.dispatch
+ * while a CPU's local queue holds tasks). The worst-case wait grows with the weight
+ * competitors have over the waiting task, as the fair share does.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -123,6 +210,8 @@
 char _license[] SEC("license") = "GPL";
 
 #define SHARED_DSQ 0
+/* CPU n's own queue: tasks that can run only there. */
+#define CPU_DSQ(cpu) (0x100ULL + (u64)(cpu))
 
 /*
  * Globals use __u64/__u32: the generated skeleton exposes them to userspace,
@@ -141,8 +230,40 @@ const volatile __u32 node_nr_cpus[GAMER_MAX_NODES];
 const volatile __u16 node_cpus[GAMER_MAX_NODES][GAMER_MAX_NODE_CPUS];
 
 /*
- * Each CPU keeps its own copy of the defaults and reloads it when the
- * published version moves; cfg_seen shows what each CPU last loaded.
+ * sched_ext enum values of the running kernel, written by the loader from its
+ * BTF (intf.h GAMER_SCX_ENUMS); these defaults are the build's vmlinux.h.
+ */
+const volatile __u64 scx_enums[GAMER_NR_SCX_ENUMS] = {
+#define GAMER_SCX_ENUM_DEFAULT(id, type, name) [GAMER_SCX_##id] = id##_DEFAULT,
+#define ENQ_WAKEUP_DEFAULT SCX_ENQ_WAKEUP
+#define ENQ_PREEMPT_DEFAULT SCX_ENQ_PREEMPT
+#define ENQ_REENQ_DEFAULT SCX_ENQ_REENQ
+#define WAKE_SYNC_DEFAULT SCX_WAKE_SYNC
+#define KICK_IDLE_DEFAULT SCX_KICK_IDLE
+#define TASK_QUEUED_DEFAULT SCX_TASK_QUEUED
+#define DSQ_GLOBAL_DEFAULT SCX_DSQ_GLOBAL
+#define DSQ_LOCAL_DEFAULT SCX_DSQ_LOCAL
+#define DSQ_LOCAL_ON_DEFAULT SCX_DSQ_LOCAL_ON
+#define DSQ_ITER_REV_DEFAULT SCX_DSQ_ITER_REV
+	GAMER_SCX_ENUMS(GAMER_SCX_ENUM_DEFAULT)
+#undef GAMER_SCX_ENUM_DEFAULT
+};
+
+#define ENQ_WAKEUP scx_enums[GAMER_SCX_ENQ_WAKEUP]
+#define ENQ_PREEMPT scx_enums[GAMER_SCX_ENQ_PREEMPT]
+#define ENQ_REENQ scx_enums[GAMER_SCX_ENQ_REENQ]
+#define WAKE_SYNC scx_enums[GAMER_SCX_WAKE_SYNC]
+#define KICK_IDLE scx_enums[GAMER_SCX_KICK_IDLE]
+#define TASK_QUEUED scx_enums[GAMER_SCX_TASK_QUEUED]
+#define DSQ_GLOBAL scx_enums[GAMER_SCX_DSQ_GLOBAL]
+#define DSQ_LOCAL scx_enums[GAMER_SCX_DSQ_LOCAL]
+#define DSQ_LOCAL_ON scx_enums[GAMER_SCX_DSQ_LOCAL_ON]
+#define DSQ_ITER_REV scx_enums[GAMER_SCX_DSQ_ITER_REV]
+
+/*
+ * cpu_cfg: each CPU's last seen version of the defaults; cfg_seen shows what
+ * each CPU last loaded (tests and `scx_gamer show` prove a reload reached
+ * the scheduler's code with it).
  */
 struct cpu_cfg {
 	u64 ver;
@@ -192,35 +313,47 @@ struct {
 	__type(value, struct gamer_counters);
 } counters SEC(".maps");
 
-/* Per CPU: the tid inside futex_wake() on this CPU, 0 if none. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GAMER_MAX_PROFILES);
+	__type(key, u32);
+	__type(value, struct gamer_wait_hist);
+} wait_hist SEC(".maps");
+
+/*
+ * Per CPU: the lock owner a task that blocked here just lent its boost to
+ * (see "Inheritance"), for this CPU's next ops.dispatch to run it now.
+ */
+struct gamer_handoff {
+	u32 lender, owner; /* tids (the kernel's, not a namespace's); 0: none */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
-	__type(value, u32);
-} futex_waker SEC(".maps");
+	__type(value, struct gamer_handoff);
+} handoff SEC(".maps");
 
 /* struct task_ctx, what the scheduler keeps per task, is in policy.h. */
 
 /*
- * What each CPU runs, for wake-up preemption: the effective boost of the
- * task it started last and when, or CPU_NOT_RUNNING between tasks. Each CPU
- * writes only its own entry; others read it racily (a stale value costs one
- * wrong or missed preemption).
+ * What each CPU runs, for wake-up preemption: written by that CPU when one of
+ * our tasks starts and stops there, read by others (bpf_map_lookup_percpu_elem)
+ * without locks: a stale value costs one missed or needless preemption.
  */
-#define CPU_NOT_RUNNING 0xff
-/* A woken task looks at this many CPUs, from its previous one, for a victim. */
-#define PREEMPT_SCAN 64
-
 struct cpu_run {
-	u32 boost;
-	u32 pad;
-	u64 since;
+	u64 vdl;     /* the running task's virtual deadline as it started */
+	u64 since;   /* when it started */
+	u64 own_now; /* the position of this CPU's own queue (see "Queues") */
+	u64 valve_at; /* when this CPU last looked for a starved task */
+	u32 running; /* one of our tasks runs here */
+	u32 weight;  /* its weight (its deadline moves on as it runs) */
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, GAMER_MAX_CPUS);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, u32);
 	__type(value, struct cpu_run);
 } cpu_runs SEC(".maps");
@@ -235,7 +368,8 @@ struct {
 /* Test hook (see intf.h): non-zero makes the next dispatch report an error. */
 __u32 test_error_code;
 
-__u64 vtime_now;
+/* The shared queue's position (each CPU's own is in cpu_runs); written often. */
+__u64 vtime_now __attribute__((aligned(64)));
 struct gamer_exit_info exit_info;
 __u32 compat_missing; /* enum gamer_compat bits, set by ops.init */
 
@@ -244,10 +378,7 @@ struct {
 	__uint(max_entries, 4096);
 } events SEC(".maps");
 
-static __always_inline bool vtime_before(u64 a, u64 b)
-{
-	return (s64)(a - b) < 0;
-}
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
 
 /* This CPU's copy of the defaults, refreshed if the daemon published new ones. */
 static __always_inline void refresh_cpu_defaults(void)
@@ -275,7 +406,22 @@ static __always_inline void refresh_cpu_defaults(void)
 	}
 }
 
+/* A plain add: see "Counters" above for why no atomic is needed. */
+static __always_inline void count_n(u32 slot, u32 idx, u64 n)
+{
+	struct gamer_counters *c = bpf_map_lookup_elem(&counters, &slot);
+
+	if (c && idx < GAMER_NR_COUNTERS)
+		c->c[idx] += n;
+}
+
 static __always_inline void count(u32 slot, u32 idx)
+{
+	count_n(slot, idx, 1);
+}
+
+/* For programs that are not sched_ext callbacks (tracing), which can interleave. */
+static __always_inline void count_atomic(u32 slot, u32 idx)
 {
 	struct gamer_counters *c = bpf_map_lookup_elem(&counters, &slot);
 
@@ -291,6 +437,92 @@ static __always_inline struct task_ctx *task_ctx_of(struct task_struct *p)
 static __always_inline u64 slice_of(const struct task_ctx *tc)
 {
 	return tc->t.slice_ns ? tc->t.slice_ns : FALLBACK_SLICE_NS;
+}
+
+static __always_inline u32 weight_of(const struct task_struct *p)
+{
+	return p->scx.weight ? p->scx.weight : 1;
+}
+
+/* The slice for tc now: shorter when the shared queue is deep. */
+static __always_inline u64 slice_now(const struct task_ctx *tc)
+{
+	return gp_slice(slice_of(tc), gamer_dsq_nr_queued(SHARED_DSQ), nr_cpus);
+}
+
+/*
+ * CPU time p has used since it last started running, by the kernel's own
+ * account (se.sum_exec_runtime, which sched_ext keeps up to date): the
+ * clock_task time the default scheduler charges, without time spent in
+ * interrupts - which would otherwise be charged to whichever task they
+ * happened to interrupt.
+ */
+static __always_inline u64 run_since(const struct task_struct *p, const struct task_ctx *tc)
+{
+	u64 sum = p->se.sum_exec_runtime;
+
+	return gp_before(tc->exec_start, sum) ? sum - tc->exec_start : 0;
+}
+
+/*
+ * The cpu_runs entry of the CPU p runs on: ops.running and ops.stopping may
+ * be called from another CPU (an affinity change).
+ */
+static __always_inline struct cpu_run *cpu_run_of(const struct task_struct *p)
+{
+	u32 zero = 0;
+	s32 cpu = gamer_task_cpu(p);
+
+	if (cpu < 0)
+		return bpf_map_lookup_elem(&cpu_runs, &zero);
+	return bpf_map_lookup_percpu_elem(&cpu_runs, &zero, cpu);
+}
+
+/* The queue p waits in when it must: 0 shared, CPU + 1 for a CPU's own. */
+static __always_inline u32 queue_of(struct task_struct *p)
+{
+	s32 cpu;
+
+	if (p->nr_cpus_allowed != 1 || !gamer_have_user_dsq())
+		return 0;
+	cpu = gamer_task_cpu(p);
+	return cpu >= 0 && (u32)cpu < nr_cpus ? (u32)cpu + 1 : 0;
+}
+
+/*
+ * The position (vtime) of queue q. A CPU's own queue's is kept no further
+ * than the lag cap behind the shared one's: a CPU whose own queue sat idle
+ * does not place newcomers far behind everyone else.
+ */
+static __always_inline u64 queue_now(u32 q)
+{
+	u64 pos = vtime_now, floor = vtime_now - GP_LAG_CAP_NS;
+	u32 zero = 0;
+	struct cpu_run *cr;
+
+	if (!q)
+		return pos;
+	cr = bpf_map_lookup_percpu_elem(&cpu_runs, &zero, q - 1);
+	if (cr && gp_before(floor, cr->own_now))
+		return cr->own_now;
+	return floor;
+}
+
+/*
+ * Place tc's vtime against queue q's position (see "Placement of vtime"):
+ * at a wake-up, or when it moves to another queue, with the lag floor.
+ * Returns the position.
+ */
+static __always_inline u64 place(struct task_struct *p, struct task_ctx *tc, u32 q, bool wakeup)
+{
+	u64 pos = queue_now(q);
+
+	if (tc->queue != q) {
+		wakeup = true;
+		tc->queue = q;
+	}
+	tc->vtime = gp_place(tc->vtime, pos, weight_of(p), slice_of(tc), wakeup);
+	return pos;
 }
 
 /* Bring tc's class and tunables up to date (see "Classes" above). */
@@ -353,46 +585,89 @@ static __always_inline void task_refresh(struct task_struct *p, struct task_ctx 
 	}
 }
 
-/* Is the current task inside futex_wake() on this CPU? */
-static __always_inline bool in_futex_wake(struct task_struct *cur)
-{
-	u32 zero = 0, *w = bpf_map_lookup_elem(&futex_waker, &zero);
+/*
+ * In interrupt context, the current task is whoever was interrupted, not the
+ * waker (a network receive in softirq wakes its reader with SCX_WAKE_SYNC).
+ * x86's preempt count is the per-CPU __preempt_count (an int; 7.x made it an
+ * unsigned long whose low 32 bits hold the same count): serving a softirq,
+ * a hard interrupt or an NMI sets bits in SOFTIRQ_OFFSET | HARDIRQ_MASK |
+ * NMI_MASK (include/linux/preempt.h).
+ */
+extern const int __preempt_count __ksym __weak;
+#define GAMER_IRQ_BITS (0x100 | 0xf0000 | 0xf00000)
 
-	return w && *w && *w == (u32)cur->pid;
+static __always_inline bool in_interrupt_ctx(void)
+{
+	const int *pc;
+
+	if (!bpf_ksym_exists(&__preempt_count))
+		return false;
+	pc = bpf_this_cpu_ptr(&__preempt_count);
+	return *pc & GAMER_IRQ_BITS;
 }
 
-/* p is being woken by the current task: lend p's boost to the waker. */
-static __always_inline void maybe_inherit(struct task_struct *p, struct task_ctx *tc,
-					  u64 wake_flags, u64 now)
+/*
+ * lender lends its boost to borrower (see "Inheritance"), under the lender's
+ * profile's inheritance settings, until borrower wakes lender or the
+ * duration passes. True if it lent anything.
+ */
+static __always_inline bool lend(struct task_ctx *lc, u32 lender_tid, struct task_ctx *bc, u64 now)
+{
+	u32 boost;
+
+	if (!lc->t.inh_enabled)
+		return false;
+	boost = gp_inherit(gp_task_effective(bc, now), gp_task_effective(lc, now), lc->t.inh_max_boost);
+	if (!boost)
+		return false;
+	bc->inh_boost = boost;
+	bc->inh_until = now + lc->t.inh_duration_ns;
+	bc->inh_by = lender_tid;
+	return true;
+}
+
+/*
+ * p is being woken by the current task. A borrower waking its lender has
+ * done what it was lent the boost for: the lend ends. From ops.runnable,
+ * which every wake-up passes through (select_cpu is skipped for pinned
+ * tasks).
+ */
+static __always_inline void hand_back(struct task_struct *p, u64 now)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct task_ctx *wc;
-	bool futex;
-	u32 lend;
 
-	if (!tc->t.inh_enabled)
+	if (cur == p || in_interrupt_ctx())
 		return;
-	futex = !(wake_flags & SCX_WAKE_SYNC) && in_futex_wake(cur);
-	if (!(wake_flags & SCX_WAKE_SYNC) && !futex)
+	wc = task_ctx_of(cur);
+	if (wc && wc->inh_by == (u32)p->pid && gp_before(now, wc->inh_until)) {
+		wc->inh_until = now;
+		wc->inh_by = 0;
+	}
+}
+
+/*
+ * A synchronous wake-up (a request over a pipe or a socket) lends the
+ * waker's boost forward to the task it woke, which it will wait for. Not
+ * from interrupt context, nor where that cannot be told.
+ */
+static __always_inline void lend_forward(struct task_struct *p, struct task_ctx *tc,
+					 u64 wake_flags, u64 now)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct task_ctx *wc;
+
+	if (!(wake_flags & WAKE_SYNC) || cur == p)
 		return;
-	if (cur == p)
+	if (!bpf_ksym_exists(&__preempt_count) || in_interrupt_ctx())
 		return;
 	wc = task_ctx_of(cur);
 	if (!wc)
 		return;
 	task_refresh(cur, wc);
-	lend = gp_inherit(gp_task_effective(wc, now), gp_task_effective(tc, now), tc->t.inh_max_boost);
-	if (!lend)
-		return;
-	wc->inh_boost = lend;
-	wc->inh_until = now + tc->t.inh_duration_ns;
-	count(tc->slot, GAMER_CNT_INHERITANCES);
-	if (futex)
-		count(tc->slot, GAMER_CNT_FUTEX_INHERITANCES);
+	if (lend(wc, cur->pid, tc, now))
+		count(wc->slot, GAMER_CNT_INHERITANCES);
 }
-
-s32 scx_bpf_test_and_clear_cpu_idle(s32 cpu) __ksym __weak;
-bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __ksym __weak;
 
 /*
  * An index the verifier can see is in bounds: clang drops range checks it can
@@ -412,6 +687,13 @@ static __always_inline u32 node_of(s32 cpu)
 	return cpu_node[bounded(cpu, GAMER_MAX_CPUS)];
 }
 
+static __always_inline bool may_run_on(struct task_struct *p, s32 cpu)
+{
+	if (!bpf_ksym_exists(bpf_cpumask_test_cpu))
+		return false;
+	return bpf_cpumask_test_cpu(cpu, p->cpus_ptr);
+}
+
 /* An idle CPU p may use on node (prev first), claimed; -1 if none. */
 static __always_inline s32 pick_idle_on_node(struct task_struct *p, s32 prev, u32 node)
 {
@@ -419,11 +701,9 @@ static __always_inline s32 pick_idle_on_node(struct task_struct *p, s32 prev, u3
 
 	if (!bpf_ksym_exists(scx_bpf_test_and_clear_cpu_idle))
 		return -1;
-	if (!bpf_ksym_exists(bpf_cpumask_test_cpu))
-		return -1;
 	if (node >= GAMER_MAX_NODES)
 		return -1;
-	if (node_of(prev) == node && bpf_cpumask_test_cpu(prev, p->cpus_ptr) &&
+	if (node_of(prev) == node && may_run_on(p, prev) &&
 	    scx_bpf_test_and_clear_cpu_idle(prev))
 		return prev;
 	node = bounded(node, GAMER_MAX_NODES);
@@ -433,7 +713,7 @@ static __always_inline s32 pick_idle_on_node(struct task_struct *p, s32 prev, u3
 	bpf_for(i, 0, n) {
 		s32 cpu = node_cpus[node][bounded(i, GAMER_MAX_NODE_CPUS)];
 
-		if (cpu == prev || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+		if (cpu == prev || !may_run_on(p, cpu))
 			continue;
 		if (scx_bpf_test_and_clear_cpu_idle(cpu))
 			return cpu;
@@ -443,7 +723,8 @@ static __always_inline s32 pick_idle_on_node(struct task_struct *p, s32 prev, u3
 
 static __always_inline void direct_dispatch(struct task_struct *p, struct task_ctx *tc)
 {
-	gamer_dsq_insert(p, SCX_DSQ_LOCAL, slice_of(tc), 0);
+	tc->queued = 0;
+	gamer_dsq_insert(p, DSQ_LOCAL, slice_now(tc), 0);
 	count(tc->slot, GAMER_CNT_DISPATCHES);
 	count(tc->slot, GAMER_CNT_DIRECT);
 }
@@ -458,9 +739,10 @@ s32 BPF_STRUCT_OPS(gamer_select_cpu, struct task_struct *p, s32 prev_cpu,
 
 	if (!tc)
 		return scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
-	now = bpf_ktime_get_ns();
+	now = gamer_now();
 	task_refresh(p, tc);
-	maybe_inherit(p, tc, wake_flags, now);
+	tc->wake_sync = !!(wake_flags & WAKE_SYNC);
+	lend_forward(p, tc, wake_flags, now);
 
 	if (tc->t.numa && nr_nodes > 1 && gp_is_frame_role(tc->role)) {
 		u32 node = node_of(prev_cpu);
@@ -486,28 +768,36 @@ s32 BPF_STRUCT_OPS(gamer_select_cpu, struct task_struct *p, s32 prev_cpu,
 	return cpu;
 }
 
-/* A wake-up: period sample, rate-monotonic decision, deadline. */
+/*
+ * A wake-up: period sample, rate-monotonic decision, start deadline, and the
+ * lag floor (see "Placement of vtime"), for every wake-up, whether or not it
+ * finds an idle CPU.
+ */
 void BPF_STRUCT_OPS(gamer_runnable, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tc;
 	u32 eff;
 	u64 now;
 
-	if (!(enq_flags & SCX_ENQ_WAKEUP))
+	if (!(enq_flags & ENQ_WAKEUP))
 		return;
 	tc = task_ctx_of(p);
 	if (!tc)
 		return;
-	now = bpf_ktime_get_ns();
+	now = gamer_now();
 	task_refresh(p, tc);
+	hand_back(p, now);
+	tc->wait_from = now;
+	tc->wait_wake = 1;
+	place(p, tc, queue_of(p), true);
 
-	if (tc->last_wake && vtime_before(tc->last_wake, now)) {
+	if (tc->last_wake && gp_before(tc->last_wake, now)) {
 		tc->period_avg = gp_avg_update(tc->period_avg, now - tc->last_wake);
 		if (tc->rm_samples < 0xffff)
 			tc->rm_samples++;
 	}
 	tc->last_wake = now;
-	if (tc->sleep_start && vtime_before(tc->sleep_start, now))
+	if (tc->sleep_start && gp_before(tc->sleep_start, now))
 		tc->sleep_avg = gp_avg_update(tc->sleep_avg, now - tc->sleep_start);
 	tc->sleep_start = 0;
 
@@ -535,94 +825,321 @@ void BPF_STRUCT_OPS(gamer_runnable, struct task_struct *p, u64 enq_flags)
 		tc->deadline = 0;
 }
 
-static __always_inline void note_cpu_run(u32 boost, u64 now)
+/*
+ * The CPU whose running task p (virtual deadline vdl) should preempt, or -1:
+ * the first that gp_preempts() allows of p's previous CPU (its cache, and
+ * often the CPU the wake-up's timer interrupt is on: no inter-processor
+ * interrupt needed), this CPU - the waker's, first for a synchronous
+ * wake-up, whose waker is about to sleep - and one at random.
+ */
+static __always_inline s32 pick_victim(struct task_struct *p, u64 vdl, u64 now, bool sync)
 {
-	u32 cpu = bpf_get_smp_processor_id();
-	struct cpu_run *r = bpf_map_lookup_elem(&cpu_runs, &cpu);
+	u32 zero = 0, n = nr_cpus, i;
+	s32 cand[3], prev = gamer_task_cpu(p), here = bpf_get_smp_processor_id();
 
-	if (r) {
-		r->boost = boost;
-		r->since = now;
+	if (!n || n > GAMER_MAX_CPUS)
+		return -1;
+	cand[0] = sync ? here : prev;
+	cand[1] = sync ? prev : here;
+	cand[2] = bpf_get_prandom_u32() % n;
+	for (i = 0; i < 3; i++) {
+		s32 cpu = cand[i];
+		struct cpu_run *cr;
+
+		if (cpu < 0 || (u32)cpu >= n || (i && cpu == cand[0]) || (i == 2 && cpu == cand[1]))
+			continue;
+		/* A task that cannot migrate now may only be put on its own CPU. */
+		if (cpu != prev && p->migration_disabled)
+			continue;
+		if (!may_run_on(p, cpu))
+			continue;
+		cr = bpf_map_lookup_percpu_elem(&cpu_runs, &zero, cpu);
+		if (!cr || !cr->running)
+			continue;
+		if (gp_preempts(vdl, cr->vdl, gp_before(cr->since, now) ? now - cr->since : 0,
+				cr->weight))
+			return cpu;
 	}
+	return -1;
 }
 
 /*
- * Wake-up preemption: p (effective boost eff) was queued and no CPU is idle.
- * The CPU running the lowest-boosted task below eff (the longest-running on
- * a tie), looked for from p's previous CPU on, is told to reschedule: its
- * task goes back to the queue under its own key and the CPU takes the
- * smallest key, which the boost lead makes p's. Without this a boosted
- * wake-up waits for a running task's slice to end.
+ * A per-CPU kthread (ksoftirqd, a bound kworker): kernel work others wait on,
+ * short, and starving it can hang the machine (a nice -20 load would).
  */
-static __always_inline void preempt_for(struct task_struct *p, u32 eff, u32 slot)
+static __always_inline bool per_cpu_kthread(const struct task_struct *p)
 {
-	u32 prev = 0, n = nr_cpus, best_boost = eff, i;
-	u64 best_since = ~0ULL;
-	s32 best = -1;
+	return (p->flags & PF_KTHREAD) && p->nr_cpus_allowed == 1;
+}
 
-	if (!bpf_ksym_exists(scx_bpf_kick_cpu))
-		return;
-	if (bpf_ksym_exists(scx_bpf_task_cpu))
-		prev = (u32)scx_bpf_task_cpu(p);
-	if (!n || n > GAMER_MAX_CPUS || prev >= n)
-		return;
-	for (i = 0; i < PREEMPT_SCAN && i < n; i++) {
-		u32 cpu = (prev + i) % n;
-		struct cpu_run *r = bpf_map_lookup_elem(&cpu_runs, &cpu);
-
-		if (!r || r->boost == CPU_NOT_RUNNING || r->boost > best_boost)
-			continue;
-		if (r->boost == best_boost && (best < 0 || r->since >= best_since))
-			continue;
-		if (bpf_ksym_exists(bpf_cpumask_test_cpu) &&
-		    !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
-			continue;
-		best = (s32)cpu;
-		best_boost = r->boost;
-		best_since = r->since;
-	}
-	/* Only a strictly lower boost is preempted. */
-	if (best < 0 || best_boost >= eff)
-		return;
-	scx_bpf_kick_cpu(best, SCX_KICK_PREEMPT);
-	count(slot, GAMER_CNT_PREEMPTIONS);
+/* An idle CPU for p, claimed, or -1. */
+static __always_inline s32 pick_idle(struct task_struct *p)
+{
+	if (!bpf_ksym_exists(scx_bpf_pick_idle_cpu))
+		return -1;
+	if (p->migration_disabled)
+		return -1;
+	return scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
 }
 
 void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tc = task_ctx_of(p);
-	u64 slice, key, floor;
-	u32 eff = 0;
+	bool wakeup = enq_flags & ENQ_WAKEUP;
+	u32 weight = weight_of(p), eff, q;
+	u64 slice, now;
+	s32 cpu;
 
 	if (!tc) {
-		gamer_dsq_insert(p, SCX_DSQ_GLOBAL, FALLBACK_SLICE_NS, enq_flags);
+		gamer_dsq_insert(p, DSQ_GLOBAL, FALLBACK_SLICE_NS, enq_flags);
 		return;
 	}
 	task_refresh(p, tc);
-	slice = slice_of(tc);
-	if (gamer_have_user_dsq()) {
-		/* A sleeper keeps at most one slice of credit (see top comment). */
-		floor = vtime_now - slice;
-		if (vtime_before(tc->vtime, floor))
-			tc->vtime = floor;
-		eff = gp_task_effective(tc, bpf_ktime_get_ns());
-		key = gp_queue_key(tc->vtime, vtime_now, slice, eff);
-		gamer_dsq_insert_vtime(p, SHARED_DSQ, slice, key, enq_flags);
-	} else {
-		gamer_dsq_insert(p, SCX_DSQ_GLOBAL, slice, enq_flags);
-	}
+	now = gamer_now();
+	slice = slice_now(tc);
 	count(tc->slot, GAMER_CNT_DISPATCHES);
+	if (enq_flags & ENQ_REENQ)
+		count(tc->slot, GAMER_CNT_REENQUEUED);
+
+	if (per_cpu_kthread(p)) {
+		gamer_dsq_insert(p, DSQ_LOCAL, slice, enq_flags);
+		tc->queued = 0;
+		count(tc->slot, GAMER_CNT_LOCAL);
+		return;
+	}
+
+	eff = gp_task_effective(tc, now);
+	q = queue_of(p);
+	place(p, tc, q, false);
+	tc->vdl = gp_vdeadline(tc->vtime, tc->burst_run, weight, eff);
 
 	/*
-	 * select_cpu was skipped (or found nothing idle then); a CPU may have
-	 * gone idle since. Wake one so the task does not wait for a tick; if
-	 * none is, a boosted wake-up preempts a lower-boosted task (on FIFO
-	 * kernels the queue would not put it first, so not there).
+	 * select_cpu was skipped (pinned tasks) or found nothing idle; a CPU may
+	 * have gone idle since. Handed-back tasks look for one too.
 	 */
-	if (gamer_kick_idle_cpu_for(p))
+	if (wakeup || (enq_flags & ENQ_REENQ)) {
+		cpu = pick_idle(p);
+		if (cpu >= 0) {
+			/* The insertion itself wakes the idle CPU. */
+			gamer_dsq_insert(p, DSQ_LOCAL_ON | (u64)cpu, slice, enq_flags);
+			tc->queued = 0;
+			count(tc->slot, GAMER_CNT_DIRECT);
+			return;
+		}
+	}
+	if (wakeup && tc->t.preempt) {
+		cpu = pick_victim(p, tc->vdl, bpf_ktime_get_ns(), tc->wake_sync);
+		if (cpu >= 0) {
+			gamer_dsq_insert(p, DSQ_LOCAL_ON | (u64)cpu, slice, enq_flags | ENQ_PREEMPT);
+			tc->queued = 0;
+			count(tc->slot, GAMER_CNT_PREEMPTIONS);
+			return;
+		}
+	}
+
+	tc->queued = 0;
+	if (!gamer_have_user_dsq()) {
+		if (p->nr_cpus_allowed == 1) {
+			gamer_dsq_insert(p, DSQ_LOCAL, slice, enq_flags);
+			count(tc->slot, GAMER_CNT_LOCAL);
+		} else {
+			gamer_dsq_insert(p, DSQ_GLOBAL, slice, enq_flags);
+		}
 		return;
-	if (eff && (enq_flags & SCX_ENQ_WAKEUP))
-		preempt_for(p, eff, tc->slot);
+	}
+	tc->queued = 1;
+	if (q) {
+		gamer_dsq_insert_vtime(p, CPU_DSQ(q - 1), slice, tc->vdl, enq_flags);
+		count(tc->slot, GAMER_CNT_LOCAL);
+	} else {
+		gamer_dsq_insert_vtime(p, SHARED_DSQ, slice, tc->vdl, enq_flags);
+	}
+}
+
+/* The virtual deadlines at the heads of cpu's own queue and of the shared one. */
+struct heads {
+	u64 own, shared;
+	bool has_own, has_shared;
+};
+
+static __always_inline void queue_heads(s32 cpu, struct heads *h)
+{
+	/* Set even when unused: clang may store it out speculatively. */
+	u64 vdl = 0;
+
+	h->has_own = cpu >= 0 && (u32)cpu < nr_cpus && gamer_dsq_nr_queued(CPU_DSQ(cpu)) &&
+		     gamer_dsq_head_vdl(CPU_DSQ(cpu), &vdl);
+	h->own = vdl;
+	vdl = 0;
+	h->has_shared = gamer_dsq_head_vdl(SHARED_DSQ, &vdl);
+	h->shared = vdl;
+}
+
+/* Move the head of this CPU's own queue or of the shared one, earlier first. */
+static __always_inline bool take_queued(s32 cpu, const struct heads *h)
+{
+	if (!h->has_own)
+		return gamer_dsq_move_to_local(SHARED_DSQ) ||
+		       (cpu >= 0 && (u32)cpu < nr_cpus && gamer_dsq_move_to_local(CPU_DSQ(cpu)));
+	if (h->has_shared && gp_before(h->shared, h->own) && gamer_dsq_move_to_local(SHARED_DSQ))
+		return true;
+	return gamer_dsq_move_to_local(CPU_DSQ(cpu)) || gamer_dsq_move_to_local(SHARED_DSQ);
+}
+
+/*
+ * prev's slice is used up but it could go on: the vtime it would be queued
+ * with now (its run so far charged, as ops.stopping will), and the virtual
+ * deadline it would be queued with.
+ */
+static __always_inline u64 requeue_vdl(struct task_struct *p, struct task_ctx *tc, u64 now,
+				       u64 *vtime)
+{
+	u64 used = run_since(p, tc);
+	u32 weight = weight_of(p), eff = gp_task_effective(tc, now);
+
+	*vtime = gp_place(tc->vtime + gp_charge(used, weight, eff), queue_now(tc->queue), weight,
+			  slice_of(tc), 0);
+	return gp_vdeadline(*vtime, tc->burst_run + used, weight, eff);
+}
+
+/*
+ * Queue q's position moves on to vtime (see "Queues"). The shared one with a
+ * compare-and-swap: CPUs race to move it, and it must never go back.
+ */
+static __always_inline void advance_queue(u32 q, u64 vtime)
+{
+	u32 zero = 0, i;
+	struct cpu_run *cr;
+
+	if (!q) {
+		for (i = 0; i < 4; i++) {
+			u64 cur = vtime_now;
+
+			if (!gp_before(cur, vtime) ||
+			    __sync_val_compare_and_swap(&vtime_now, cur, vtime) == cur)
+				break;
+		}
+		return;
+	}
+	/* A CPU's own queue is only ever taken from by that CPU. */
+	cr = bpf_map_lookup_percpu_elem(&cpu_runs, &zero, q - 1);
+	if (cr && gp_before(cr->own_now, vtime))
+		cr->own_now = vtime;
+}
+
+/*
+ * A task that blocked on this CPU lent its boost to the lock's owner (see
+ * "Inheritance"): if the owner waits in the shared queue or this CPU's own,
+ * it runs here now, in the blocked task's place. Looks at the first 64
+ * queued tasks at most.
+ */
+#define HANDOFF_SCAN 64
+
+static __noinline bool take_handoff(u64 dsq_id, u32 tid, s32 here)
+{
+	struct bpf_iter_scx_dsq it;
+	struct task_struct *p;
+	bool moved = false;
+	u32 i;
+
+	if (!gamer_can_iter())
+		return false;
+	if (!bpf_iter_scx_dsq_new(&it, dsq_id, 0)) {
+		for (i = 0; i < HANDOFF_SCAN; i++) {
+			p = bpf_iter_scx_dsq_next(&it);
+			if (!p)
+				break;
+			if ((u32)p->pid != tid)
+				continue;
+			/* The kernel ends the scheduler for a move to a CPU p may not use. */
+			if (may_run_on(p, here))
+				moved = gamer_dsq_move(&it, p, DSQ_LOCAL, 0);
+			break;
+		}
+	}
+	bpf_iter_scx_dsq_destroy(&it);
+	return moved;
+}
+
+/*
+ * Only for the dispatch that follows the lender's own block: prev is the
+ * lender and is no longer runnable (a futex_wait that did not sleep leaves
+ * a hand-off nobody takes, which the next dispatch drops).
+ */
+static __always_inline bool run_handoff(s32 cpu, struct task_struct *prev, struct task_ctx *tc)
+{
+	u32 zero = 0, owner, lender;
+	struct gamer_handoff *h = bpf_map_lookup_elem(&handoff, &zero);
+
+	if (!h || !h->owner)
+		return false;
+	owner = h->owner;
+	lender = h->lender;
+	h->owner = h->lender = 0;
+	if (!prev || (u32)prev->pid != lender || tc)
+		return false;
+	if (take_handoff(SHARED_DSQ, owner, cpu))
+		return true;
+	return cpu >= 0 && (u32)cpu < nr_cpus && take_handoff(CPU_DSQ(cpu), owner, cpu);
+}
+
+/*
+ * The starvation valve (see "Worst-case wait"): every 100 ms at most, a CPU
+ * looks at the last 8 tasks of the shared queue and of its own (latest
+ * deadlines first) and runs one that has waited over 2 s at once. Fair
+ * shares never wait that long but under weights hundreds of times their
+ * own; the kernel's watchdog ends the scheduler at 30 s.
+ */
+#define VALVE_WAIT_NS (2000ULL * 1000 * 1000)
+#define VALVE_EVERY_NS (100ULL * 1000 * 1000)
+#define VALVE_SCAN 8
+
+static __noinline bool valve_take(u64 dsq_id, u64 now, s32 here)
+{
+	struct bpf_iter_scx_dsq it;
+	struct task_struct *p;
+	struct task_ctx *tc;
+	bool moved = false;
+	u32 i;
+
+	if (!gamer_can_iter())
+		return false;
+	if (!bpf_iter_scx_dsq_new(&it, dsq_id, DSQ_ITER_REV)) {
+		for (i = 0; i < VALVE_SCAN; i++) {
+			p = bpf_iter_scx_dsq_next(&it);
+			if (!p)
+				break;
+			tc = task_ctx_of(p);
+			if (!tc || !tc->wait_from || !gp_before(tc->wait_from + VALVE_WAIT_NS, now))
+				continue;
+			if (!may_run_on(p, here))
+				continue;
+			moved = gamer_dsq_move(&it, p, DSQ_LOCAL, 0);
+			if (moved)
+				count(tc->slot, GAMER_CNT_VALVE);
+			break;
+		}
+	}
+	bpf_iter_scx_dsq_destroy(&it);
+	return moved;
+}
+
+static __always_inline bool run_valve(s32 cpu)
+{
+	struct cpu_run *cr;
+	u32 zero = 0;
+	u64 now;
+
+	cr = bpf_map_lookup_elem(&cpu_runs, &zero);
+	if (!cr)
+		return false;
+	now = gamer_now();
+	if (gp_before(now, cr->valve_at + VALVE_EVERY_NS))
+		return false;
+	cr->valve_at = now;
+	if (valve_take(SHARED_DSQ, now, cpu))
+		return true;
+	return cpu >= 0 && (u32)cpu < nr_cpus && valve_take(CPU_DSQ(cpu), now, cpu);
 }
 
 void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
@@ -632,14 +1149,73 @@ void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 	 * an idle machine, but a CPU going idle always dispatches.
 	 */
 	u32 code = test_error_code;
+	struct task_ctx *tc = NULL;
+	struct heads h = {};
+	u64 mine, vtime = 0;
 
 	if (code)
 		gamer_error("test-triggered error (code %u)", code);
 
+	if (prev && (prev->scx.flags & TASK_QUEUED))
+		tc = task_ctx_of(prev);
+	if (gamer_have_user_dsq() && (run_handoff(cpu, prev, tc) || run_valve(cpu)))
+		return;
+	if (!gamer_have_user_dsq())
+		goto keep;
+	queue_heads(cpu, &h);
+
+	/*
+	 * prev is not in any queue yet (ops.enqueue puts it back after this):
+	 * it goes on, with its own slice, if its deadline would be earlier than
+	 * every queued one - else two busy tasks would take turns of a slice
+	 * each, whatever their vtime. A yield gives the CPU up once.
+	 */
+	if (tc && gamer_can_peek() && !tc->yielded) {
+		mine = requeue_vdl(prev, tc, gamer_now(), &vtime);
+		if ((!h.has_own || gp_before(mine, h.own)) &&
+		    (!h.has_shared || gp_before(mine, h.shared))) {
+			/*
+			 * Kept over queued tasks is taken from the queue:
+			 * the position moves on as if it had been.
+			 */
+			if (h.has_own || h.has_shared)
+				advance_queue(tc->queue, vtime);
+			gamer_set_slice(prev, slice_now(tc));
+			return;
+		}
+	}
+	if (tc)
+		tc->yielded = 0;
+
+	/* The kernel drains SCX_DSQ_GLOBAL and local queues itself. */
+	if (take_queued(cpu, &h))
+		return;
+keep:
 	refresh_cpu_defaults();
-	/* The kernel drains SCX_DSQ_GLOBAL itself. */
-	if (gamer_have_user_dsq())
-		gamer_dsq_move_to_local(SHARED_DSQ);
+	/*
+	 * Nothing else to run: prev goes on, with its own slice rather than the
+	 * kernel's default refill.
+	 */
+	if (tc)
+		gamer_set_slice(prev, slice_of(tc));
+}
+
+/*
+ * sched_yield(): the CPU is given up once - ops.dispatch does not keep the
+ * task running over queued ones, even with the earliest deadline.
+ * yield_to() is not supported.
+ */
+bool BPF_STRUCT_OPS(gamer_yield, struct task_struct *from, struct task_struct *to)
+{
+	struct task_ctx *tc;
+
+	if (to)
+		return false;
+	tc = task_ctx_of(from);
+	if (tc)
+		tc->yielded = 1;
+	gamer_set_slice(from, 0);
+	return false;
 }
 
 void BPF_STRUCT_OPS(gamer_tick, struct task_struct *p)
@@ -650,19 +1226,45 @@ void BPF_STRUCT_OPS(gamer_tick, struct task_struct *p)
 void BPF_STRUCT_OPS(gamer_running, struct task_struct *p)
 {
 	struct task_ctx *tc = task_ctx_of(p);
+	struct cpu_run *cr;
+	u32 eff;
 	u64 now;
 
 	if (!tc)
 		return;
-	now = bpf_ktime_get_ns();
+	now = gamer_now();
 	tc->run_start = now;
-	note_cpu_run(gp_task_effective(tc, now), now);
-	/* Racy across CPUs by design: an approximate clock is enough here. */
-	if (vtime_before(vtime_now, tc->vtime))
-		vtime_now = tc->vtime;
+	tc->exec_start = p->se.sum_exec_runtime;
+	eff = gp_task_effective(tc, now);
+	if (tc->wait_from) {
+		u32 slot = tc->slot; /* a u32 key, not the u16 field */
+		struct gamer_wait_hist *h = bpf_map_lookup_elem(&wait_hist, &slot);
+		u32 b = gp_wait_bucket(gp_before(tc->wait_from, now) ? now - tc->wait_from : 0);
+
+		if (h && b < GAMER_WAIT_BUCKETS) {
+			if (tc->wait_wake)
+				h->wake[b]++;
+			else
+				h->requeue[b]++;
+		}
+		tc->wait_from = 0;
+	}
+	/* A task taken from a queue moves that queue's position on. */
+	if (tc->queued) {
+		tc->queued = 0;
+		advance_queue(tc->queue, tc->vtime);
+	}
+	cr = cpu_run_of(p);
+	if (cr) {
+		cr->vdl = gp_vdeadline(tc->vtime, tc->burst_run, weight_of(p), eff);
+		/* Compared across CPUs (pick_victim): one clock for all of them. */
+		cr->since = bpf_ktime_get_ns();
+		cr->weight = weight_of(p);
+		cr->running = 1;
+	}
 
 	if (tc->deadline) {
-		int missed = vtime_before(tc->deadline, now);
+		int missed = gp_before(tc->deadline, now);
 		u32 room = gp_room(gp_task_base(tc), tc->dm.earned + tc->rm, tc->t.boost_max);
 		int act;
 
@@ -683,21 +1285,37 @@ void BPF_STRUCT_OPS(gamer_running, struct task_struct *p)
 void BPF_STRUCT_OPS(gamer_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tc = task_ctx_of(p);
-	u32 weight = p->scx.weight ? p->scx.weight : 1;
+	struct cpu_run *cr;
 	u64 now, used;
 
 	if (!tc)
 		return;
-	now = bpf_ktime_get_ns();
-	note_cpu_run(CPU_NOT_RUNNING, now);
-	used = vtime_before(tc->run_start, now) ? now - tc->run_start : 0;
-	tc->vtime += used * 100 / weight;
+	now = gamer_now();
+	cr = cpu_run_of(p);
+	if (cr)
+		cr->running = 0;
+	used = run_since(p, tc);
+	tc->vtime += gp_charge(used, weight_of(p), gp_task_effective(tc, now));
 	tc->burst_run += used;
-	if (!runnable) {
+	if (runnable) {
+		tc->wait_from = now;
+		tc->wait_wake = 0;
+	} else {
 		tc->run_avg = gp_avg_update(tc->run_avg, tc->burst_run);
 		tc->burst_run = 0;
 		tc->sleep_start = now;
+		/* Pinned tasks skip select_cpu, where it is set. */
+		tc->wake_sync = 0;
 	}
+}
+
+/*
+ * An RT or deadline task took this CPU: what waits in its local queue is
+ * handed back to ops.enqueue (SCX_ENQ_REENQ) to find another CPU.
+ */
+void BPF_STRUCT_OPS(gamer_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
+{
+	gamer_reenqueue_local();
 }
 
 s32 BPF_STRUCT_OPS(gamer_init_task, struct task_struct *p, struct scx_init_task_args *args)
@@ -711,21 +1329,33 @@ void BPF_STRUCT_OPS(gamer_enable, struct task_struct *p)
 {
 	struct task_ctx *tc = task_ctx_of(p);
 
-	if (tc)
+	if (tc) {
 		tc->vtime = vtime_now;
+		tc->queue = 0;
+	}
 }
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(gamer_init)
 {
 	s32 ret;
+	u32 cpu;
 
 	compat_missing = gamer_compat_missing();
 	if (!gamer_have_user_dsq())
 		return 0;
 	ret = gamer_create_dsq(SHARED_DSQ, -1);
-	if (ret)
+	if (ret) {
 		gamer_error("failed to create the shared DSQ: %d", ret);
-	return ret;
+		return ret;
+	}
+	bpf_for(cpu, 0, nr_cpus) {
+		ret = gamer_create_dsq(CPU_DSQ(cpu), -1);
+		if (ret) {
+			gamer_error("failed to create the DSQ of CPU %u: %d", cpu, ret);
+			return ret;
+		}
+	}
+	return 0;
 }
 
 void BPF_STRUCT_OPS(gamer_exit, struct scx_exit_info *ei)
@@ -755,28 +1385,115 @@ void BPF_STRUCT_OPS(gamer_exit, struct scx_exit_info *ei)
 }
 
 /*
- * Futex hand-offs (see "Inheritance"): mark this CPU while a task is inside
- * futex_wake(), so that select_cpu knows the wake-up it sees is one. The
- * daemon attaches these with the scheduler; a kernel where it cannot leaves
- * futex wakes without inheritance.
+ * Inheritance at block time (see "Inheritance"). These run in the blocking
+ * task's context before it sleeps; the daemon attaches each one the kernel
+ * has. A boosted task that blocks on a lock whose owner can be read lends
+ * the owner its boost, and this CPU's next ops.dispatch runs the owner at
+ * once if it is waiting in a queue.
  */
-SEC("fentry/futex_wake")
-int BPF_PROG(gamer_futex_wake_enter)
-{
-	u32 zero = 0, *w = bpf_map_lookup_elem(&futex_waker, &zero);
+#define FUTEX_TID_MASK 0x3fffffff /* include/uapi/linux/futex.h */
 
-	if (w)
-		*w = (u32)bpf_get_current_pid_tgid();
+static __always_inline void lend_to_owner(u32 owner_vtid)
+{
+	struct task_struct *cur = bpf_get_current_task_btf(), *owner;
+	struct gamer_handoff *h;
+	struct task_ctx *wc, *oc;
+	u64 now = gamer_now();
+	u32 zero = 0;
+
+	if (!owner_vtid)
+		return;
+	wc = task_ctx_of(cur);
+	if (!wc || !wc->t.inh_enabled || !gp_task_effective(wc, now))
+		return;
+	if (!bpf_ksym_exists(bpf_task_release))
+		return;
+	/*
+	 * The tid the lock holds is as the waiter's pid namespace sees it (a
+	 * game in a Flatpak or pressure-vessel container): looked up there
+	 * where the kernel can (6.13), else as a global tid.
+	 */
+	if (bpf_ksym_exists(bpf_task_from_vpid))
+		owner = bpf_task_from_vpid(owner_vtid);
+	else if (bpf_ksym_exists(bpf_task_from_pid))
+		owner = bpf_task_from_pid(owner_vtid);
+	else
+		return;
+	if (!owner)
+		return;
+	/* A process-private lock's owner is another thread of the same process. */
+	if (owner->tgid != cur->tgid || owner->pid == cur->pid)
+		goto out;
+	oc = task_ctx_of(owner);
+	if (!oc || !lend(wc, cur->pid, oc, now))
+		goto out;
+	/* Not a sched_ext callback: others may interleave on this CPU. */
+	count_atomic(wc->slot, GAMER_CNT_INHERITANCES);
+	count_atomic(wc->slot, GAMER_CNT_FUTEX_INHERITANCES);
+	h = bpf_map_lookup_elem(&handoff, &zero);
+	if (h) {
+		h->lender = cur->pid;
+		h->owner = owner->pid;
+	}
+out:
+	bpf_task_release(owner);
+}
+
+/*
+ * glibc's mutexes (nptl lowlevellock): a contended lock is waited for with
+ * futex_wait(&m->__data.__lock, 2), and __owner, 8 bytes on (on x86-64 and
+ * arm64), holds the owner's tid. Another futex waited for with 2 may read as
+ * an owner that is no thread of the process: nothing is lent then.
+ */
+static __always_inline void lend_to_glibc_owner(u32 *uaddr, u64 val)
+{
+	u32 owner = 0;
+
+	if (val != 2)
+		return;
+	if (bpf_probe_read_user(&owner, sizeof(owner), uaddr + 2))
+		return;
+	lend_to_owner(owner);
+}
+
+SEC("fentry/futex_wait")
+int BPF_PROG(gamer_futex_wait, u32 *uaddr, unsigned int flags, u32 val)
+{
+	lend_to_glibc_owner(uaddr, val);
 	return 0;
 }
 
-SEC("fexit/futex_wake")
-int BPF_PROG(gamer_futex_wake_exit)
+/* A PI futex's word holds its owner's tid (and flag bits above it). A trylock never blocks. */
+SEC("fentry/futex_lock_pi")
+int BPF_PROG(gamer_futex_lock_pi, u32 *uaddr, unsigned int flags, void *time, int trylock)
 {
-	u32 zero = 0, *w = bpf_map_lookup_elem(&futex_waker, &zero);
+	u32 word = 0;
 
-	if (w)
-		*w = 0;
+	if (!trylock && !bpf_probe_read_user(&word, sizeof(word), uaddr))
+		lend_to_owner(word & FUTEX_TID_MASK);
+	return 0;
+}
+
+/*
+ * futex_waitv(2) (Wine's and Proton's fsync, and any program that waits for
+ * several futexes): each futex that looks like a glibc mutex, as above.
+ */
+#define GAMER_WAITV_MAX 8
+
+SEC("fentry/futex_wait_multiple")
+int BPF_PROG(gamer_futex_waitv, struct futex_vector *vs, unsigned int count)
+{
+	u32 i;
+
+	/* The running kernel's struct size: futex_q's has changed (6.16, RT builds). */
+	u64 stride = bpf_core_type_size(struct futex_vector);
+
+	for (i = 0; i < GAMER_WAITV_MAX && i < count; i++) {
+		struct futex_vector *v = (void *)vs + i * stride;
+		u64 uaddr = BPF_CORE_READ(v, w.uaddr), val = BPF_CORE_READ(v, w.val);
+
+		lend_to_glibc_owner((u32 *)uaddr, val);
+	}
 	return 0;
 }
 
@@ -792,7 +1509,6 @@ struct {
 
 __u64 proc_events_lost; /* records that did not fit in proc_events */
 
-#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
 
 static __always_inline void proc_event(u32 type, struct task_struct *p, const char *comm)
 {
@@ -998,9 +1714,13 @@ struct sched_ext_ops gamer_ops = {
 	.tick = (void *)gamer_tick,
 	.running = (void *)gamer_running,
 	.stopping = (void *)gamer_stopping,
+	.yield = (void *)gamer_yield,
+	.cpu_release = (void *)gamer_cpu_release,
 	.init_task = (void *)gamer_init_task,
 	.enable = (void *)gamer_enable,
 	.init = (void *)gamer_init,
 	.exit = (void *)gamer_exit,
+	/* The watchdog's limit (the kernel's maximum, 30 s, is its default). */
+	.timeout_ms = GAMER_WATCHDOG_MS,
 	.name = GAMER_OPS_NAME,
 };

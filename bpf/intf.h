@@ -44,6 +44,39 @@ enum gamer_compat {
 	GAMER_COMPAT_NO_EXIT_BSTR = 1 << 3,  /* scx_bpf_exit (matters without scx_bpf_error) */
 };
 
+/*
+ * sched_ext enum values the scheduler uses, read by the loader from the
+ * running kernel's BTF (they are not ABI: SCX_ENQ_HEAD was 1 << 4 in 6.12
+ * and is 1 << 16 in 7.3, SCX_WAKE_SYNC follows the kernel's WF_SYNC) into
+ * the scheduler's rodata array scx_enums[], whose defaults are the values of
+ * the vmlinux.h it was built with. X(id, enum type, enumerator).
+ */
+#define GAMER_SCX_ENUMS(X)                                   \
+	X(ENQ_WAKEUP, "scx_enq_flags", "SCX_ENQ_WAKEUP")     \
+	X(ENQ_PREEMPT, "scx_enq_flags", "SCX_ENQ_PREEMPT")   \
+	X(ENQ_REENQ, "scx_enq_flags", "SCX_ENQ_REENQ")       \
+	X(WAKE_SYNC, "scx_wake_flags", "SCX_WAKE_SYNC")      \
+	X(KICK_IDLE, "scx_kick_flags", "SCX_KICK_IDLE")      \
+	X(TASK_QUEUED, "scx_ent_flags", "SCX_TASK_QUEUED")   \
+	X(DSQ_GLOBAL, "scx_dsq_id_flags", "SCX_DSQ_GLOBAL")  \
+	X(DSQ_LOCAL, "scx_dsq_id_flags", "SCX_DSQ_LOCAL")    \
+	X(DSQ_LOCAL_ON, "scx_dsq_id_flags", "SCX_DSQ_LOCAL_ON") \
+	X(DSQ_ITER_REV, "scx_dsq_iter_flags", "SCX_DSQ_ITER_REV")
+
+enum gamer_scx_enum {
+#define GAMER_SCX_ENUM_ID(id, type, name) GAMER_SCX_##id,
+	GAMER_SCX_ENUMS(GAMER_SCX_ENUM_ID)
+#undef GAMER_SCX_ENUM_ID
+	GAMER_NR_SCX_ENUMS,
+};
+
+/*
+ * The sched_ext watchdog's limit (ops.timeout_ms): the kernel's maximum. The
+ * worst-case wait of the top comment of gamer.bpf.c stays under half of it
+ * for the loads tests/vm/starve.vm runs.
+ */
+#define GAMER_WATCHDOG_MS 30000
+
 /* exit_code of a stop that gamer_error() made through scx_bpf_exit_bstr. */
 #define GAMER_EXIT_CODE_ERROR 1001
 
@@ -93,7 +126,8 @@ struct gamer_tunables {
 	__u8 rm_enabled;
 	__u8 rm_below_boost;
 	__u8 numa;
-	__u8 pad[5];
+	__u8 preempt;
+	__u8 pad[4];
 	__u8 role_boost[GAMER_ROLE_COUNT];
 };
 
@@ -123,7 +157,7 @@ struct gamer_tunables {
 #define GAMER_PROFILE_DEFAULTS 0
 
 /* Keys of a tunables block (src/config.h enum tunable_field). */
-#define GAMER_TUNABLE_COUNT (13 + GAMER_ROLE_COUNT)
+#define GAMER_TUNABLE_COUNT (14 + GAMER_ROLE_COUNT)
 #define GAMER_ID_LEN 64
 #define GAMER_PATH_LEN 256
 /* origin[] value of a field no file set. */
@@ -243,13 +277,16 @@ struct gamer_proc_event {
 	X(DM_BOOSTS, auto_boosts, "levels earned by missing `threshold` deadlines in a row") \
 	X(DM_CAPPED, auto_boosts_capped, "thresholds reached with no room below boost.max") \
 	X(DM_RECOVERIES, recoveries, "earned levels given back after `recover` met deadlines") \
-	X(INHERITANCES, inheritances, "boosts lent to the waker of a higher-boost task") \
-	X(FUTEX_INHERITANCES, futex_inheritances, "of those, hand-offs through a futex wake") \
+	X(INHERITANCES, inheritances, "boosts lent: to a lock's owner, or to the task a synchronous wake-up will wait for") \
+	X(FUTEX_INHERITANCES, futex_inheritances, "of those, to the owner of a futex a boosted task blocked on") \
 	X(RM_BOOSTS, rm_boosts, "wake-ups given the rate-monotonic +1") \
 	X(RM_UTIL_DENIED, rm_util_denied, "periodic wake-ups refused it: over half the period busy") \
 	X(NUMA_LOCAL, numa_local, "frame-thread placements on the node it last ran on") \
 	X(NUMA_REMOTE, numa_remote, "frame-thread placements on another node") \
-	X(PREEMPTIONS, preemptions, "wake-ups that preempted a running lower-boost task")
+	X(PREEMPTIONS, preemptions, "wake-ups that preempted a running task with a later deadline") \
+	X(LOCAL, cpu_queue_dispatches, "of dispatches, to one CPU's own queue (pinned tasks, per-CPU kthreads)") \
+	X(REENQUEUED, reenqueued, "tasks handed back when an RT or deadline task took their CPU") \
+	X(VALVE, valve_runs, "tasks run out of turn after waiting over 2 s (the starvation valve)")
 
 enum gamer_counter {
 #define GAMER_COUNTER_ENUM(id, name, help) GAMER_CNT_##id,
@@ -260,6 +297,22 @@ enum gamer_counter {
 
 struct gamer_counters {
 	__u64 c[GAMER_NR_COUNTERS];
+};
+
+/*
+ * Wait-time histograms: wait_hist[slot] (per-CPU) counts, for the tasks of
+ * each profile, the time from becoming runnable to running - after a wake-up
+ * (wake[]) and after being put back while still runnable, its slice used up
+ * or preempted (requeue[]). Bucket 0 holds waits below 2^GAMER_WAIT_SHIFT ns,
+ * bucket b >= 1 waits in [2^(b+SHIFT-1), 2^(b+SHIFT)), the last one all
+ * longer waits. Zeroed with the counters when a slot changes hands.
+ */
+#define GAMER_WAIT_SHIFT 10
+#define GAMER_WAIT_BUCKETS 24
+
+struct gamer_wait_hist {
+	__u64 wake[GAMER_WAIT_BUCKETS];
+	__u64 requeue[GAMER_WAIT_BUCKETS];
 };
 
 /* NUMA topology the daemon reads from sysfs and sets before loading. */

@@ -43,8 +43,9 @@ static inline void gamer_test_fill(struct gamer_tunables *t, __u64 k)
 	t->rm_enabled = (__u8)(k + 3);
 	t->rm_below_boost = (__u8)(k + 4);
 	t->numa = (__u8)(k + 5);
-	for (i = 0; i < 5; i++)
-		t->pad[i] = (__u8)(k + 6 + i);
+	t->preempt = (__u8)(k + 6);
+	for (i = 0; i < 4; i++)
+		t->pad[i] = (__u8)(k + 7 + i);
 	for (i = 0; i < GAMER_ROLE_COUNT; i++)
 		t->role_boost[i] = (__u8)(k + 11 + i);
 }
@@ -67,8 +68,9 @@ static inline int gamer_test_consistent(const struct gamer_tunables *t)
 	bad |= (__u8)(t->rm_enabled ^ (__u8)(k + 3));
 	bad |= (__u8)(t->rm_below_boost ^ (__u8)(k + 4));
 	bad |= (__u8)(t->numa ^ (__u8)(k + 5));
-	for (i = 0; i < 5; i++)
-		bad |= (__u8)(t->pad[i] ^ (__u8)(k + 6 + i));
+	bad |= (__u8)(t->preempt ^ (__u8)(k + 6));
+	for (i = 0; i < 4; i++)
+		bad |= (__u8)(t->pad[i] ^ (__u8)(k + 7 + i));
 	for (i = 0; i < GAMER_ROLE_COUNT; i++)
 		bad |= (__u8)(t->role_boost[i] ^ (__u8)(k + 11 + i));
 	return bad == 0;

@@ -74,29 +74,181 @@ static __always_inline __u32 gp_room(__u32 base, __u32 earned, __u32 boost_max)
 }
 
 /*
- * Sort key lead: a task of boost b is queued (GAMER_BOOST_MAX - b) slices
- * behind its vtime, so boost 7 sorts at its vtime and boost 0 seven slices
- * later. The lead is bounded, so priority never becomes strict.
+ * Ordering (the model is in the top comment of gamer.bpf.c). Times are ns,
+ * weights the kernel's p->scx.weight (1..10000, nice 0 = 100). A constant
+ * in "ns of the task's own CPU time" becomes vtime through its weight, so it
+ * means the same for every profile and costs competitors the same CPU time
+ * whatever the task's nice level.
  */
-static __always_inline __u64 gp_lag(__u32 boost, __u64 slice)
+#define GP_NICE0_WEIGHT 100
+/* A boost b charges CPU time as if the weight were weight x (7 + b) / 7. */
+#define GP_SHARE_DIV 7
+/* Deadline lead per boost level: boost 7 sorts 7 ms of its CPU time ahead. */
+#define GP_LEAD_NS (1000ULL * 1000)
+/* A waking task is placed at most this far behind the queue's position. */
+#define GP_LAG_NS (20ULL * 1000 * 1000)
+/*
+ * Any queued task at most this far behind: far more than tasks sharing a
+ * queue ever fall behind it, so it only binds for a task whose queue's
+ * position outran it (a crowded CPU's pinned tasks), and bounds every wait.
+ */
+#define GP_LAG_CAP_NS (100ULL * 1000 * 1000)
+/* Run time since the last wake-up counted into the deadline, at most. */
+#define GP_BURST_NS (10ULL * 1000 * 1000)
+/* Deep queues share the slice down to this (or the profile's, if shorter). */
+#define GP_SLICE_MIN_NS (500ULL * 1000)
+/* A running task is not preempted before it has run this long. */
+#define GP_PREEMPT_MIN_RUN_NS (50ULL * 1000)
+/* One charge is at most this much CPU time (keeps the products in 64 bits). */
+#define GP_CHARGE_MAX_NS (10ULL * 1000 * 1000 * 1000)
+
+static __always_inline int gp_before(__u64 a, __u64 b)
 {
-	boost = gp_min(boost, GAMER_BOOST_MAX);
-	return slice * (GAMER_BOOST_MAX - boost);
+	return (__s64)(a - b) < 0;
+}
+
+/* ns of a task's own CPU time, as vtime. */
+static __always_inline __u64 gp_to_vtime(__u64 ns, __u32 weight)
+{
+	if (!weight)
+		weight = 1;
+	if (ns > GP_CHARGE_MAX_NS)
+		ns = GP_CHARGE_MAX_NS;
+	return ns * GP_NICE0_WEIGHT / weight;
 }
 
 /*
- * The key a waking or preempted task is queued with: its vtime, clamped to at
- * most one slice behind vtime_now (no banked credit from sleeping), plus the
- * boost's lag. Comparisons are wrap-safe.
+ * vtime charged for used ns of CPU at effective boost b: the weight counts
+ * x (7 + b) / 7, so boost 7 halves the charge and buys twice the share of
+ * an equal-nice boost-0 task. Nothing else changes a task's share.
  */
-static __always_inline __u64 gp_queue_key(__u64 vtime, __u64 vtime_now, __u64 slice,
-					  __u32 boost)
+static __always_inline __u64 gp_charge(__u64 used, __u32 weight, __u32 boost)
 {
-	__u64 floor = vtime_now - slice;
+	boost = gp_min(boost, GAMER_BOOST_MAX);
+	if (!weight)
+		weight = 1;
+	if (used > GP_CHARGE_MAX_NS)
+		used = GP_CHARGE_MAX_NS;
+	return used * GP_NICE0_WEIGHT * GP_SHARE_DIV /
+	       ((__u64)weight * (GP_SHARE_DIV + boost));
+}
 
-	if ((__s64)(vtime - floor) < 0)
+/*
+ * How far past its slice a task may run before the kernel ends it: slices
+ * end at ticks, 10 ms apart at HZ=100.
+ */
+#define GP_TICK_MAX_NS (10ULL * 1000 * 1000)
+
+/*
+ * Where a task's vtime stands when it is queued, against pos, its queue's
+ * position (all in the task's own CPU time): at a wake-up no more than
+ * GP_LAG_NS behind - sleeping banks no more credit than that; at any
+ * queueing no more than GP_LAG_CAP_NS behind, and no more than a slice (and
+ * a tick's overrun) ahead - the most a task sharing the queue gets ahead by
+ * running its slice, so time run alone on an idle CPU is not held against
+ * it. Wrap-safe.
+ */
+static __always_inline __u64 gp_place(__u64 vtime, __u64 pos, __u32 weight, __u64 slice,
+				      int wakeup)
+{
+	__u64 ahead = pos + gp_to_vtime(slice + GP_TICK_MAX_NS, weight);
+	__u64 floor = pos - gp_to_vtime(wakeup ? GP_LAG_NS : GP_LAG_CAP_NS, weight);
+
+	if (gp_before(vtime, floor))
 		vtime = floor;
-	return vtime + gp_lag(boost, slice);
+	if (gp_before(ahead, vtime))
+		vtime = ahead;
+	return vtime;
+}
+
+/*
+ * The virtual deadline a queued task is ordered by (smallest first): its vtime, plus
+ * its run time since it last woke (up to GP_BURST_NS: a short burst sorts
+ * ahead of a long one at the same vtime), minus the boost's lead
+ * (b x GP_LEAD_NS). All three in the task's own CPU time, so a lead means the
+ * same in every profile. The offsets are bounded, so in the long run only
+ * the vtime, and so the share, counts.
+ */
+static __always_inline __u64 gp_vdeadline(__u64 vtime, __u64 burst, __u32 weight, __u32 boost)
+{
+	boost = gp_min(boost, GAMER_BOOST_MAX);
+	if (burst > GP_BURST_NS)
+		burst = GP_BURST_NS;
+	return vtime + gp_to_vtime(burst, weight) - gp_to_vtime(boost * GP_LEAD_NS, weight);
+}
+
+/*
+ * The slice a task gets: the profile's, or, when more tasks wait than there
+ * are CPUs, slice x cpus / queued, but not below GP_SLICE_MIN_NS (or the
+ * profile's own slice if that is shorter): a deep queue turns over faster.
+ */
+static __always_inline __u64 gp_slice(__u64 slice, __u64 queued, __u32 nr_cpus)
+{
+	__u64 lo = slice < GP_SLICE_MIN_NS ? slice : GP_SLICE_MIN_NS, s;
+
+	if (!nr_cpus)
+		nr_cpus = 1;
+	if (queued <= nr_cpus)
+		return slice;
+	s = slice * nr_cpus / queued;
+	return s < lo ? lo : s;
+}
+
+/*
+ * A running task's virtual deadline as it runs: the one it started with
+ * (vdl0), moved on by the CPU time it has used since (ran), as if it had
+ * been put back now.
+ */
+static __always_inline __u64 gp_running_vdl(__u64 vdl0, __u64 ran, __u32 weight)
+{
+	return vdl0 + gp_to_vtime(ran, weight);
+}
+
+/*
+ * Wake-up preemption: a wakee with virtual deadline vdl takes the CPU of a
+ * task that started with vdl0 (weight) and has run ran ns, if the wakee's is
+ * earlier than that task's running deadline and that task has run
+ * GP_PREEMPT_MIN_RUN_NS.
+ */
+static __always_inline int gp_preempts(__u64 vdl, __u64 vdl0, __u64 ran, __u32 weight)
+{
+	return ran >= GP_PREEMPT_MIN_RUN_NS && gp_before(vdl, gp_running_vdl(vdl0, ran, weight));
+}
+
+/*
+ * Wait-time histogram bucket (intf.h GAMER_WAIT_*): 0 below 2^10 ns, then
+ * one per power of two, the last one open-ended.
+ */
+static __always_inline __u32 gp_wait_bucket(__u64 ns)
+{
+	__u32 lg = 0;
+
+	if (ns < (1ULL << GAMER_WAIT_SHIFT))
+		return 0;
+	if (ns >> 32) {
+		ns >>= 32;
+		lg += 32;
+	}
+	if (ns >> 16) {
+		ns >>= 16;
+		lg += 16;
+	}
+	if (ns >> 8) {
+		ns >>= 8;
+		lg += 8;
+	}
+	if (ns >> 4) {
+		ns >>= 4;
+		lg += 4;
+	}
+	if (ns >> 2) {
+		ns >>= 2;
+		lg += 2;
+	}
+	if (ns >> 1)
+		lg += 1;
+	lg = lg - GAMER_WAIT_SHIFT + 1;
+	return lg < GAMER_WAIT_BUCKETS ? lg : GAMER_WAIT_BUCKETS - 1;
 }
 
 /*
@@ -138,7 +290,9 @@ struct task_ctx {
 	__u16 rm_samples; /* period samples taken */
 	struct gp_dm dm;
 	__u32 inh_boost;  /* boost lent to this task ... */
-	__u64 inh_until;  /* ... until then */
+	__u64 inh_until;  /* ... until then, or until it wakes the lender */
+	__u32 inh_by;     /* the lender's tid */
+	__u32 pad3;
 	__u64 deadline;   /* of the current wake-up if watched, else 0 */
 	__u64 last_wake;
 	__u64 period_avg;
@@ -147,6 +301,15 @@ struct task_ctx {
 	__u64 sleep_start;
 	__u64 burst_run;  /* CPU time of the burst so far */
 	__u64 run_start;  /* when it last started running */
+	__u64 exec_start; /* the kernel's CPU time of the task then (se.sum_exec_runtime) */
+	__u64 vdl;        /* virtual deadline it was last queued with */
+	__u64 wait_from;  /* when it last became runnable (wait histogram), 0 if running */
+	__u8 wait_wake;   /* ... by waking up (1) or by being put back (0) */
+	__u8 queued;      /* it went through a vtime queue (moves that queue's position) */
+	__u16 queue;      /* the queue its vtime is placed against: 0 shared, CPU + 1 own */
+	__u8 wake_sync;   /* its last wake-up was synchronous (the waker is about to sleep) */
+	__u8 yielded;     /* it called sched_yield(): not kept over queued tasks once */
+	__u8 pad2[2];
 };
 
 enum gp_dm_action {

@@ -12,8 +12,13 @@
 enum gamer_test_policy_op {
 	GTP_EFFECTIVE,  /* in: base, earned, boost_max, inherited */
 	GTP_ROOM,       /* in: base, earned, boost_max */
-	GTP_LAG,        /* in: boost, slice */
-	GTP_QUEUE_KEY,  /* in: vtime, vtime_now, slice, boost */
+	GTP_TO_VTIME,   /* in: ns, weight */
+	GTP_CHARGE,     /* in: used, weight, boost */
+	GTP_PLACE,      /* in: vtime, pos, weight, slice, wakeup */
+	GTP_VDEADLINE,  /* in: vtime, burst, weight, boost */
+	GTP_SLICE,      /* in: slice, queued, nr_cpus */
+	GTP_PREEMPTS,   /* in: vdl, vdl0, ran, weight */
+	GTP_WAIT_BUCKET, /* in: ns */
 	GTP_BUDGET,     /* in: boost, slice */
 	GTP_DM_RECORD,  /* in: miss, met, earned, missed, threshold, recover, room;
 			 * out: action, miss, met, earned */
@@ -49,11 +54,26 @@ static __always_inline int gamer_test_policy_eval(struct gamer_test_policy_args 
 	case GTP_ROOM:
 		a->out[0] = gp_room((__u32)i0, (__u32)i1, (__u32)i2);
 		return 0;
-	case GTP_LAG:
-		a->out[0] = gp_lag((__u32)i0, i1);
+	case GTP_TO_VTIME:
+		a->out[0] = gp_to_vtime(i0, (__u32)i1);
 		return 0;
-	case GTP_QUEUE_KEY:
-		a->out[0] = gp_queue_key(i0, i1, i2, (__u32)i3);
+	case GTP_CHARGE:
+		a->out[0] = gp_charge(i0, (__u32)i1, (__u32)i2);
+		return 0;
+	case GTP_PLACE:
+		a->out[0] = gp_place(i0, i1, (__u32)i2, i3, (int)(i4 & 1));
+		return 0;
+	case GTP_VDEADLINE:
+		a->out[0] = gp_vdeadline(i0, i1, (__u32)i2, (__u32)i3);
+		return 0;
+	case GTP_SLICE:
+		a->out[0] = gp_slice(i0, i1, (__u32)i2);
+		return 0;
+	case GTP_PREEMPTS:
+		a->out[0] = (__u64)gp_preempts(i0, i1, i2, (__u32)i3);
+		return 0;
+	case GTP_WAIT_BUCKET:
+		a->out[0] = gp_wait_bucket(i0);
 		return 0;
 	case GTP_BUDGET:
 		a->out[0] = gp_budget((__u32)i0, i1);

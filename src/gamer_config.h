@@ -71,6 +71,7 @@ enum tunable_field {
 	TF_RM_PERIOD,
 	TF_RM_BELOW_BOOST,
 	TF_NUMA,
+	TF_PREEMPT,
 	TF_ROLE_FIRST, /* TF_ROLE_FIRST + enum gamer_role */
 	TF_COUNT = TF_ROLE_FIRST + GAMER_ROLE_COUNT,
 };

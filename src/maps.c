@@ -20,6 +20,7 @@ int maps_open(struct profile_maps *m, int ver_fd, int slots_fd, int info_fd)
 	m->slots_fd = slots_fd;
 	m->info_fd = info_fd;
 	m->counters_fd = -1;
+	m->wait_hist_fd = -1;
 	for (id = 0; id < GAMER_MAX_PROFILES; id++) {
 		if (bpf_map_lookup_elem(ver_fd, &id, &m->ver[id])) {
 			log_error("failed to read profile_ver[%u]: %s", id, strerror(errno));
@@ -104,23 +105,34 @@ int maps_read_profile(int ver_fd, int slots_fd, uint32_t id, struct gamer_tunabl
 	return -EAGAIN;
 }
 
-int maps_zero_counters(struct profile_maps *m, uint32_t id)
+/* Zero element id of a per-CPU map on every CPU; fd < 0: nothing to do. */
+static int zero_percpu(int fd, uint32_t id, size_t value_size, const char *name)
 {
 	int ncpu, err = 0;
 	void *zero;
 
-	if (m->counters_fd < 0)
+	if (fd < 0)
 		return 0;
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0)
 		return -EINVAL;
-	zero = calloc((size_t)ncpu, sizeof(struct gamer_counters));
+	/* Per-CPU values are laid out 8-byte aligned, one per possible CPU. */
+	zero = calloc((size_t)ncpu, (value_size + 7) & ~(size_t)7);
 	if (!zero)
 		return -ENOMEM;
-	if (bpf_map_update_elem(m->counters_fd, &id, zero, BPF_ANY)) {
+	if (bpf_map_update_elem(fd, &id, zero, BPF_ANY)) {
 		err = -errno;
-		log_error("failed to reset counters[%u]: %s", id, strerror(errno));
+		log_error("failed to reset %s[%u]: %s", name, id, strerror(-err));
 	}
 	free(zero);
 	return err;
+}
+
+int maps_zero_counters(struct profile_maps *m, uint32_t id)
+{
+	int err = zero_percpu(m->counters_fd, id, sizeof(struct gamer_counters), "counters");
+
+	if (err)
+		return err;
+	return zero_percpu(m->wait_hist_fd, id, sizeof(struct gamer_wait_hist), "wait_hist");
 }

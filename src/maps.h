@@ -15,6 +15,7 @@ struct profile_maps {
 	int slots_fd; /* profile_slots */
 	int info_fd;  /* profile_info; -1 when not used */
 	int counters_fd; /* counters; -1 (maps_open's default) when not used */
+	int wait_hist_fd; /* wait_hist; likewise */
 	/* The versions this writer stored last (the kernel's are the same). */
 	uint64_t ver[GAMER_MAX_PROFILES];
 };

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -72,7 +74,8 @@ static struct bpf_map *pinned_map(struct daemon *d, int i, const char **name)
 {
 	static const char *const names[] = { "profile_ver", "profile_slots", "profile_info",
 					     "cfg_seen",    "counters",      "task_class",
-					     "proc_class",  "class_gen",     "task_ctxs" };
+					     "proc_class",  "class_gen",     "task_ctxs",
+					     "wait_hist" };
 
 	if (i >= (int)(sizeof(names) / sizeof(names[0])))
 		return NULL;
@@ -101,15 +104,30 @@ static void unpin_maps(struct daemon *d)
 static void ensure_bpffs(const char *pin_dir)
 {
 	struct statfs sf;
+	int fd;
 
 	if (strncmp(pin_dir, "/sys/fs/bpf/", 12) != 0)
 		return;
 	if (statfs("/sys/fs/bpf", &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
 		return;
+	/*
+	 * Two daemons starting at once would both find no bpffs and both mount
+	 * one, the second hiding the first's pins: the check and the mount are
+	 * done under a lock on the directory itself (the mount point's own
+	 * inode, below any mount).
+	 */
+	fd = open("/sys/fs/bpf", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, LOCK_EX))
+		log_debug("failed to lock /sys/fs/bpf: %s", strerror(errno));
+	if (statfs("/sys/fs/bpf", &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
+		goto out;
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
 		log_warn("failed to mount bpffs on /sys/fs/bpf: %s", strerror(errno));
 	else
 		log_info("mounted bpffs on /sys/fs/bpf");
+out:
+	if (fd >= 0)
+		close(fd);
 }
 
 /*
@@ -665,6 +683,7 @@ static int setup(struct daemon *d)
 		      bpf_map__fd(d->s.skel->maps.profile_info)))
 		return -1;
 	d->maps.counters_fd = bpf_map__fd(d->s.skel->maps.counters);
+	d->maps.wait_hist_fd = bpf_map__fd(d->s.skel->maps.wait_hist);
 	/* Watch before loading: a save during the load is then not missed. */
 	d->inotify_fd = watch_init();
 	if (d->inotify_fd < 0)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "log.h"
@@ -129,6 +130,85 @@ static void set_topology(struct gamer_bpf *skel)
 	log_debug("topology: %d CPUs on %d NUMA node(s)", cpu, nodes);
 }
 
+/*
+ * The sched_ext enum values of the running kernel (intf.h GAMER_SCX_ENUMS),
+ * read from its BTF into the scheduler's rodata. A value the kernel does not
+ * have keeps the build's default: a kernel without sched_ext (maps-only
+ * loads) has none of them, and the scheduler's code is not loaded there.
+ */
+static const struct {
+	const char *type, *name;
+} scx_enum_names[GAMER_NR_SCX_ENUMS] = {
+#define GAMER_SCX_ENUM_NAME(id, type, name) [GAMER_SCX_##id] = { type, name },
+	GAMER_SCX_ENUMS(GAMER_SCX_ENUM_NAME)
+#undef GAMER_SCX_ENUM_NAME
+};
+
+static bool btf_enum_value(const struct btf *btf, const char *type, const char *name,
+			   uint64_t *val)
+{
+	int id = btf__find_by_name_kind(btf, type, BTF_KIND_ENUM64);
+	const struct btf_type *t;
+	int i;
+
+	if (id < 0)
+		id = btf__find_by_name_kind(btf, type, BTF_KIND_ENUM);
+	if (id < 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	if (btf_is_enum64(t)) {
+		const struct btf_enum64 *e = btf_enum64(t);
+
+		for (i = 0; i < btf_vlen(t); i++, e++) {
+			if (!strcmp(btf__name_by_offset(btf, e->name_off), name)) {
+				*val = btf_enum64_value(e);
+				return true;
+			}
+		}
+		return false;
+	}
+	/* An 8-byte enum written as a 4-byte one (an old pahole) has lost bits. */
+	if (t->size > 4)
+		return false;
+	{
+		const struct btf_enum *e = btf_enum(t);
+
+		for (i = 0; i < btf_vlen(t); i++, e++) {
+			if (!strcmp(btf__name_by_offset(btf, e->name_off), name)) {
+				/* kflag: a signed enum; its 32-bit values sign-extend. */
+				*val = btf_kflag(t) ? (uint64_t)(int64_t)e->val :
+						      (uint64_t)(uint32_t)e->val;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * A kernel with sched_ext must have every value: a queue id or a flag taken
+ * from the build's vmlinux.h instead could mean anything there.
+ */
+static int set_kernel_enums(struct gamer_bpf *skel, const struct btf *btf, bool attachable)
+{
+	size_t i;
+
+	for (i = 0; i < GAMER_NR_SCX_ENUMS; i++) {
+		uint64_t v;
+
+		if (btf && btf_enum_value(btf, scx_enum_names[i].type, scx_enum_names[i].name, &v)) {
+			skel->rodata->scx_enums[i] = v;
+			continue;
+		}
+		if (attachable) {
+			log_error("%s (enum %s) is not in this kernel's BTF: cannot schedule with values it does not say",
+				  scx_enum_names[i].name, scx_enum_names[i].type);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
 /* What the verifier did for each program (veristat's "insns processed"). */
 static void log_verified(const struct sched *s)
 {
@@ -149,28 +229,66 @@ static void log_verified(const struct sched *s)
 	}
 }
 
-int sched_load(struct sched *s, bool attachable)
+/*
+ * Priority inheritance at block time (see "Inheritance" in bpf/gamer.bpf.c):
+ * the kernel function each program traces, and what is lost without it.
+ */
+static const struct {
+	const char *fn, *what;
+} inh_hooks[SCHED_INH_LINKS] = {
+	{ "futex_wait", "pthread mutexes" },
+	{ "futex_lock_pi", "priority-inheritance futexes" },
+	{ "futex_wait_multiple", "futex_waitv(2) waits" },
+};
+
+static struct bpf_program *inh_prog(struct sched *s, int i)
+{
+	struct bpf_program *progs[SCHED_INH_LINKS] = {
+		s->skel->progs.gamer_futex_wait,
+		s->skel->progs.gamer_futex_lock_pi,
+		s->skel->progs.gamer_futex_waitv,
+	};
+
+	return progs[i];
+}
+
+/*
+ * Open the object and set it up for this kernel; with_inh false leaves the
+ * inheritance hooks out (a retry after they failed to load).
+ */
+static int open_object(struct sched *s, bool attachable, bool with_inh)
 {
 	struct bpf_program *prog;
+	struct btf *vmlinux;
 	struct bpf_map *ops;
-	int err;
+	int err, i;
 
-	memset(s, 0, sizeof(*s));
 	s->skel = gamer_bpf__open();
 	if (!s->skel) {
 		err = -errno;
 		log_error("failed to open the BPF scheduler: %s", strerror(-err));
 		return err;
 	}
-
 	/* bpftool 7.1 leaves .struct_ops.link maps out of the skeleton. */
 	ops = bpf_object__find_map_by_name(s->skel->obj, "gamer_ops");
 	if (!ops) {
 		log_error("failed to find the gamer_ops struct_ops map in the BPF object");
-		err = -ENOENT;
-		goto fail;
+		return -ENOENT;
 	}
 	set_topology(s->skel);
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		log_debug("failed to read the kernel's BTF: %s", strerror(errno));
+	err = set_kernel_enums(s->skel, vmlinux, attachable);
+	/* Each block-time inheritance hook is optional: its function may not be there. */
+	for (i = 0; i < SCHED_INH_LINKS; i++) {
+		if (!with_inh || !vmlinux ||
+		    btf__find_by_name_kind(vmlinux, inh_hooks[i].fn, BTF_KIND_FUNC) < 0)
+			bpf_program__set_autoload(inh_prog(s, i), false);
+	}
+	btf__free(vmlinux);
+	if (err)
+		return err;
 	if (!attachable) {
 		bpf_map__set_autocreate(ops, false);
 		bpf_object__for_each_program(prog, s->skel->obj) {
@@ -181,8 +299,35 @@ int sched_load(struct sched *s, bool attachable)
 				bpf_program__set_autoload(prog, false);
 		}
 	}
+	return 0;
+}
 
+int sched_load(struct sched *s, bool attachable)
+{
+	int err, i;
+	bool with_inh = false;
+
+	memset(s, 0, sizeof(*s));
+	err = open_object(s, attachable, true);
+	if (err)
+		goto fail;
+	for (i = 0; i < SCHED_INH_LINKS; i++)
+		with_inh |= bpf_program__autoload(inh_prog(s, i));
 	err = gamer_bpf__load(s->skel);
+	/*
+	 * A hook whose function is in the kernel's BTF may still be refused (a
+	 * function that cannot be traced): the scheduler does without them.
+	 */
+	if (err && with_inh) {
+		log_warn("failed to load the BPF scheduler with its inheritance hooks (%s); loading it without them: a boosted task blocked on a lock lends no boost",
+			 strerror(-err));
+		gamer_bpf__destroy(s->skel);
+		s->skel = NULL;
+		err = open_object(s, attachable, false);
+		if (err)
+			goto fail;
+		err = gamer_bpf__load(s->skel);
+	}
 	if (err) {
 		log_error("failed to load the BPF scheduler: %s (run with -v for the verifier log)",
 			  strerror(-err));
@@ -207,20 +352,24 @@ int sched_attach(struct sched *s)
 {
 	struct bpf_map *ops;
 	char ops_name[128];
-	int err;
+	int err, i;
 
 	/*
-	 * Futex hand-offs for inheritance, traced before the scheduler starts so
-	 * that it has them from its first wake-up; it works without them.
+	 * Inheritance at block time, traced before the scheduler starts so that
+	 * it has it from its first wake-up; the scheduler works without it.
 	 */
-	s->futex_enter = bpf_program__attach(s->skel->progs.gamer_futex_wake_enter);
-	s->futex_exit = s->futex_enter ?
-				bpf_program__attach(s->skel->progs.gamer_futex_wake_exit) : NULL;
-	if (!s->futex_enter || !s->futex_exit) {
-		log_warn("cannot trace futex_wake() on this kernel (%s): futex wake-ups (mutexes) get no boost inheritance",
-			 strerror(errno));
-		bpf_link__destroy(s->futex_enter);
-		s->futex_enter = NULL;
+	for (i = 0; i < SCHED_INH_LINKS; i++) {
+		struct bpf_program *prog = inh_prog(s, i);
+
+		if (bpf_program__fd(prog) < 0) {
+			log_warn("%s() is not in this kernel's BTF: a boosted task blocked on %s lends no boost",
+				 inh_hooks[i].fn, inh_hooks[i].what);
+			continue;
+		}
+		s->inh_links[i] = bpf_program__attach(prog);
+		if (!s->inh_links[i])
+			log_warn("cannot trace %s() on this kernel (%s): a boosted task blocked on %s lends no boost",
+				 inh_hooks[i].fn, strerror(errno), inh_hooks[i].what);
 	}
 
 	ops = bpf_object__find_map_by_name(s->skel->obj, "gamer_ops");
@@ -278,9 +427,12 @@ int sched_handle_events(struct sched *s)
 
 void sched_detach(struct sched *s)
 {
-	bpf_link__destroy(s->futex_exit);
-	bpf_link__destroy(s->futex_enter);
-	s->futex_exit = s->futex_enter = NULL;
+	int i;
+
+	for (i = 0; i < SCHED_INH_LINKS; i++) {
+		bpf_link__destroy(s->inh_links[i]);
+		s->inh_links[i] = NULL;
+	}
 	if (!s->link)
 		return;
 	/* Destroying the link disables the scheduler synchronously: ops.exit

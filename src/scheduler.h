@@ -18,7 +18,8 @@ struct ring_buffer;
 struct sched {
 	struct gamer_bpf *skel;
 	struct bpf_link *link;
-	struct bpf_link *futex_enter, *futex_exit; /* futex hand-off tracing */
+#define SCHED_INH_LINKS 3
+	struct bpf_link *inh_links[SCHED_INH_LINKS]; /* inheritance at block time */
 #define SCHED_PROC_LINKS 4
 	struct bpf_link *proc_links[SCHED_PROC_LINKS]; /* game detection's tracepoints */
 	struct ring_buffer *events;

@@ -8,6 +8,12 @@
  * counts until the daemon gives it to another profile (and zeroes it then),
  * and those counts belong to no profile that exists.
  *
+ * With them, each profile's wait times: the time its tasks spent runnable
+ * before running, after a wake-up and after being put back (slice used up,
+ * preempted), from the scheduler's log2 histograms (intf.h GAMER_WAIT_*), as
+ * p50 and p99: "at most" the upper edge of the bucket the percentile falls
+ * in, so a figure is exact to within a factor of two.
+ *
  * --watch samples every interval and prints what changed since the previous
  * sample. The maps are opened again for every sample so that a daemon that
  * stopped is noticed instead of being shown as an idle one.
@@ -42,12 +48,14 @@ static const struct {
 #undef COUNTER_DESC
 };
 
-/* Every live profile's counters at one moment. */
+/* Every live profile's counters and wait times at one moment. */
 struct sample {
 	bool live[GAMER_MAX_PROFILES];
 	char id[GAMER_MAX_PROFILES][GAMER_ID_LEN];
 	struct gamer_counters c[GAMER_MAX_PROFILES];
 	struct gamer_counters total;
+	struct gamer_wait_hist w[GAMER_MAX_PROFILES];
+	struct gamer_wait_hist wtotal;
 	struct timespec mono, real;
 };
 
@@ -55,8 +63,39 @@ struct sample {
 struct change {
 	struct gamer_counters c[GAMER_MAX_PROFILES];
 	struct gamer_counters total;
+	struct gamer_wait_hist w[GAMER_MAX_PROFILES];
+	struct gamer_wait_hist wtotal;
 	double interval_s; /* < 0: first sample */
 };
+
+/* The kernel copies per-CPU values out in 8-byte aligned strides. */
+#define PERCPU_STRIDE(type) ((sizeof(type) + 7) & ~(size_t)7)
+
+/*
+ * The p-th percentile (nearest rank) of a wait histogram: the upper edge, in
+ * ns, of the bucket it falls in (the last bucket has none: its lower edge is
+ * given). 0 when the histogram is empty; *n is the number of waits.
+ */
+static __u64 wait_percentile(const __u64 *h, unsigned int pct, __u64 *n)
+{
+	__u64 total = 0, rank, seen = 0;
+	int b;
+
+	for (b = 0; b < GAMER_WAIT_BUCKETS; b++)
+		total += h[b];
+	*n = total;
+	if (!total)
+		return 0;
+	rank = (total * pct + 99) / 100;
+	if (!rank)
+		rank = 1;
+	for (b = 0; b < GAMER_WAIT_BUCKETS - 1; b++) {
+		seen += h[b];
+		if (seen >= rank)
+			return 1ULL << (b + GAMER_WAIT_SHIFT);
+	}
+	return 1ULL << (GAMER_WAIT_BUCKETS - 2 + GAMER_WAIT_SHIFT);
+}
 
 /* Open a pinned map and make sure it is the one this build knows. */
 static int open_map(const char *dir, const char *name, __u32 type, __u32 value_size)
@@ -97,24 +136,41 @@ fail:
 	return -1;
 }
 
-static int read_sample(const char *pin_dir, struct sample *s, void *percpu, int ncpu,
-		       size_t stride)
+static void add_hist(struct gamer_wait_hist *to, const struct gamer_wait_hist *h)
 {
+	int b;
+
+	for (b = 0; b < GAMER_WAIT_BUCKETS; b++) {
+		to->wake[b] += h->wake[b];
+		to->requeue[b] += h->requeue[b];
+	}
+}
+
+static int read_sample(const char *pin_dir, struct sample *s, void *percpu, int ncpu)
+{
+	const size_t stride = PERCPU_STRIDE(struct gamer_counters);
+	const size_t wstride = PERCPU_STRIDE(struct gamer_wait_hist);
 	struct gamer_profile_info info;
-	int counters_fd, info_fd = -1, ret = -1, cpu, k;
+	int counters_fd, info_fd = -1, hist_fd = -1, ret = -1, cpu, k;
 	uint32_t slot;
 
 	counters_fd = open_map(pin_dir, "counters", BPF_MAP_TYPE_PERCPU_ARRAY,
 			       sizeof(struct gamer_counters));
 	if (counters_fd < 0)
 		goto out;
+	hist_fd = open_map(pin_dir, "wait_hist", BPF_MAP_TYPE_PERCPU_ARRAY,
+			   sizeof(struct gamer_wait_hist));
+	if (hist_fd < 0)
+		goto out;
 	info_fd = open_map(pin_dir, "profile_info", BPF_MAP_TYPE_ARRAY, sizeof(info));
 	if (info_fd < 0)
 		goto out;
 
 	memset(&s->total, 0, sizeof(s->total));
+	memset(&s->wtotal, 0, sizeof(s->wtotal));
 	for (slot = 0; slot < GAMER_MAX_PROFILES; slot++) {
 		memset(&s->c[slot], 0, sizeof(s->c[slot]));
+		memset(&s->w[slot], 0, sizeof(s->w[slot]));
 		if (bpf_map_lookup_elem(info_fd, &slot, &info)) {
 			log_error("failed to read profile_info[%u]: %s", slot, strerror(errno));
 			goto out;
@@ -137,6 +193,14 @@ static int read_sample(const char *pin_dir, struct sample *s, void *percpu, int 
 		}
 		for (k = 0; k < GAMER_NR_COUNTERS; k++)
 			s->total.c[k] += s->c[slot].c[k];
+		if (bpf_map_lookup_elem(hist_fd, &slot, percpu)) {
+			log_error("failed to read wait_hist[%u]: %s", slot, strerror(errno));
+			goto out;
+		}
+		for (cpu = 0; cpu < ncpu; cpu++)
+			add_hist(&s->w[slot], (const void *)((const char *)percpu +
+							      (size_t)cpu * wstride));
+		add_hist(&s->wtotal, &s->w[slot]);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &s->mono);
 	clock_gettime(CLOCK_REALTIME, &s->real);
@@ -144,6 +208,8 @@ static int read_sample(const char *pin_dir, struct sample *s, void *percpu, int 
 out:
 	if (counters_fd >= 0)
 		close(counters_fd);
+	if (hist_fd >= 0)
+		close(hist_fd);
 	if (info_fd >= 0)
 		close(info_fd);
 	return ret;
@@ -160,6 +226,7 @@ static void compute_change(const struct sample *cur, const struct sample *prev,
 	int k;
 
 	memset(&ch->total, 0, sizeof(ch->total));
+	memset(&ch->wtotal, 0, sizeof(ch->wtotal));
 	ch->interval_s = prev ? (double)(cur->mono.tv_sec - prev->mono.tv_sec) +
 					(double)(cur->mono.tv_nsec - prev->mono.tv_nsec) / 1e9
 			      : -1.0;
@@ -175,6 +242,14 @@ static void compute_change(const struct sample *cur, const struct sample *prev,
 			ch->c[slot].c[k] = now >= before ? now - before : now;
 			ch->total.c[k] += ch->c[slot].c[k];
 		}
+		for (k = 0; k < GAMER_WAIT_BUCKETS; k++) {
+			__u64 wn = cur->w[slot].wake[k], wb = same ? prev->w[slot].wake[k] : 0;
+			__u64 rn = cur->w[slot].requeue[k], rb = same ? prev->w[slot].requeue[k] : 0;
+
+			ch->w[slot].wake[k] = wn >= wb ? wn - wb : wn;
+			ch->w[slot].requeue[k] = rn >= rb ? rn - rb : rn;
+		}
+		add_hist(&ch->wtotal, &ch->w[slot]);
 	}
 }
 
@@ -189,6 +264,41 @@ static void json_counters(const struct gamer_counters *c)
 		printf(": %llu", (unsigned long long)c->c[k]);
 	}
 	putchar('}');
+}
+
+/* The lower edge (ns) of the highest bucket in use: the longest wait was at least that. */
+static __u64 wait_longest(const __u64 *h)
+{
+	int b;
+
+	for (b = GAMER_WAIT_BUCKETS - 1; b > 0; b--)
+		if (h[b])
+			return 1ULL << (b + GAMER_WAIT_SHIFT - 1);
+	return 0;
+}
+
+static void json_hist(const char *name, const __u64 *h)
+{
+	__u64 n, p50 = wait_percentile(h, 50, &n), p99 = wait_percentile(h, 99, &n);
+	int b;
+
+	json_str(name);
+	printf(": {\"count\": %llu, \"p50_ns\": %llu, \"p99_ns\": %llu, \"longest_ns\": %llu, "
+	       "\"buckets\": [",
+	       (unsigned long long)n, (unsigned long long)p50, (unsigned long long)p99,
+	       (unsigned long long)wait_longest(h));
+	for (b = 0; b < GAMER_WAIT_BUCKETS; b++)
+		printf("%s%llu", b ? ", " : "", (unsigned long long)h[b]);
+	printf("]}");
+}
+
+static void json_waits(const struct gamer_wait_hist *w)
+{
+	printf("{");
+	json_hist("wake", w->wake);
+	printf(", ");
+	json_hist("requeue", w->requeue);
+	printf("}");
 }
 
 /* One object; on one line when ch is given (--watch: JSON Lines). */
@@ -216,7 +326,11 @@ static void print_json(const struct sample *s, const struct change *ch, long n)
 		json_str(s->id[slot]);
 		printf(", \"counters\": ");
 		json_counters(&s->c[slot]);
+		printf(", \"waits\": ");
+		json_waits(&s->w[slot]);
 		if (ch) {
+			printf(", \"delta_waits\": ");
+			json_waits(&ch->w[slot]);
 			printf(", \"delta\": ");
 			json_counters(&ch->c[slot]);
 		}
@@ -225,7 +339,11 @@ static void print_json(const struct sample *s, const struct change *ch, long n)
 	}
 	printf("%s],%s\"total\": ", ch ? "" : "\n", ch ? " " : "\n ");
 	json_counters(&s->total);
+	printf(", \"total_waits\": ");
+	json_waits(&s->wtotal);
 	if (ch) {
+		printf(", \"delta_waits\": ");
+		json_waits(&ch->wtotal);
 		printf(", \"delta\": ");
 		json_counters(&ch->total);
 	}
@@ -237,6 +355,57 @@ static int num_width(__u64 v)
 	char buf[24];
 
 	return snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+}
+
+/* A wait bound for the table: "<=512us", "-" for no waits. */
+static void fmt_wait(const __u64 *h, unsigned int pct, char *buf, size_t len)
+{
+	__u64 n, ns = wait_percentile(h, pct, &n);
+
+	if (!n)
+		snprintf(buf, len, "-");
+	else if (ns >= 1000000000ULL)
+		snprintf(buf, len, "<=%.1fs", (double)ns / 1e9);
+	else if (ns >= 1000000ULL)
+		snprintf(buf, len, "<=%.1fms", (double)ns / 1e6);
+	else
+		snprintf(buf, len, "<=%lluus", (unsigned long long)((ns + 999) / 1000));
+}
+
+static const struct {
+	const char *name;
+	bool wake;
+	unsigned int pct;
+} wait_rows[] = {
+	{ "wake_wait_p50", true, 50 },
+	{ "wake_wait_p99", true, 99 },
+	{ "requeue_wait_p50", false, 50 },
+	{ "requeue_wait_p99", false, 99 },
+};
+
+/* The wait-time rows under the counters, in the same columns. */
+static void print_wait_rows(const struct sample *s, const struct change *ch, const int *width,
+			    int name_w, int total_w)
+{
+	const struct gamer_wait_hist *w = ch ? ch->w : s->w;
+	const struct gamer_wait_hist *wt = ch ? &ch->wtotal : &s->wtotal;
+	char buf[32];
+	uint32_t slot;
+	size_t r;
+
+	for (r = 0; r < sizeof(wait_rows) / sizeof(wait_rows[0]); r++) {
+		printf("%-*s", name_w, wait_rows[r].name);
+		for (slot = 0; slot < GAMER_MAX_PROFILES; slot++) {
+			if (!s->live[slot])
+				continue;
+			fmt_wait(wait_rows[r].wake ? w[slot].wake : w[slot].requeue, wait_rows[r].pct,
+				 buf, sizeof(buf));
+			printf("  %*s", width[slot], buf);
+		}
+		fmt_wait(wait_rows[r].wake ? wt->wake : wt->requeue, wait_rows[r].pct, buf,
+			 sizeof(buf));
+		printf("  %*s\n", total_w, buf);
+	}
 }
 
 /*
@@ -271,10 +440,14 @@ static void print_table(const struct sample *s, const struct change *ch, long n)
 		w = num_width(total->c[k]);
 		total_w = w > total_w ? w : total_w;
 	}
+	/* Room for the wait rows: "requeue_wait_p99" and "<=999.9ms". */
+	name_w = name_w > 16 ? name_w : 16;
+	total_w = total_w > 9 ? total_w : 9;
 	for (slot = 0; slot < GAMER_MAX_PROFILES; slot++) {
 		if (!s->live[slot])
 			continue;
 		width[slot] = (int)strlen(s->id[slot]);
+		width[slot] = width[slot] > 9 ? width[slot] : 9;
 		for (k = 0; k < GAMER_NR_COUNTERS; k++) {
 			w = num_width(v[slot].c[k]);
 			width[slot] = w > width[slot] ? w : width[slot];
@@ -296,6 +469,7 @@ static void print_table(const struct sample *s, const struct change *ch, long n)
 			printf("  %9.1f", (double)total->c[k] / ch->interval_s);
 		putchar('\n');
 	}
+	print_wait_rows(s, ch, width, name_w, total_w);
 }
 
 /* What each counter means, printed once, after the first table. */
@@ -310,6 +484,10 @@ static void print_legend(void)
 	printf("\n");
 	for (k = 0; k < GAMER_NR_COUNTERS; k++)
 		printf("%-*s  %s\n", name_w, counter_desc[k].name, counter_desc[k].help);
+	printf("%-*s  %s\n", name_w, "wake_wait_p50/p99",
+	       "time from waking up to running, at most (log2 buckets)");
+	printf("%-*s  %s\n", name_w, "requeue_wait_p50/p99",
+	       "time from being put back (slice used up, preempted) to running again");
 }
 
 /* Arm a periodic timer; the first expiry is one interval from now. */
@@ -382,8 +560,9 @@ int cmd_stats(const struct paths *paths, bool json, double watch_s, long count)
 		log_error("failed to count the possible CPUs: %s", strerror(-ncpu));
 		return EXIT_FAIL;
 	}
-	/* The kernel copies per-CPU values out in 8-byte aligned strides. */
-	stride = (sizeof(struct gamer_counters) + 7) & ~(size_t)7;
+	stride = PERCPU_STRIDE(struct gamer_counters) > PERCPU_STRIDE(struct gamer_wait_hist) ?
+			 PERCPU_STRIDE(struct gamer_counters) :
+			 PERCPU_STRIDE(struct gamer_wait_hist);
 	percpu = calloc((size_t)ncpu, stride);
 	cur = calloc(1, sizeof(*cur));
 	prev = calloc(1, sizeof(*prev));
@@ -394,7 +573,7 @@ int cmd_stats(const struct paths *paths, bool json, double watch_s, long count)
 	}
 
 	if (watch_s <= 0) {
-		if (read_sample(paths->pin_dir, cur, percpu, ncpu, stride))
+		if (read_sample(paths->pin_dir, cur, percpu, ncpu))
 			goto out;
 		if (json) {
 			print_json(cur, NULL, 0);
@@ -423,7 +602,7 @@ int cmd_stats(const struct paths *paths, bool json, double watch_s, long count)
 		goto out;
 
 	for (n = 1;; n++) {
-		if (read_sample(paths->pin_dir, cur, percpu, ncpu, stride))
+		if (read_sample(paths->pin_dir, cur, percpu, ncpu))
 			goto out;
 		compute_change(cur, n > 1 ? prev : NULL, ch);
 		if (json) {

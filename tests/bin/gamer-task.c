@@ -7,7 +7,7 @@
  *   gamer-task [--pin-dir DIR] --mode MODE [--profile ID] [--role ROLE|none]
  *              [--boost N] [--lo-role ROLE|none] [--lo-boost N] [--name NAME]
  *              [--threads N] [--seconds S] [--period-us P] [--busy-us B]
- *              [--cpu N] [--no-class]
+ *              [--cpu N] [--nice N] [--no-class]
  *
  * Classes. Unless --no-class, every worker thread names itself, writes its
  * own tid into PIN/task_class ({profile slot, role, boost}; the slot is found
@@ -58,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,6 +96,7 @@ static struct {
 	unsigned int threads;
 	uint64_t run_ns, period_ns, busy_ns;
 	int cpu; /* -1: not pinned */
+	int nice; /* every thread's, -20..19 */
 	bool no_class;
 } opt = {
 	.pin_dir = SCX_GAMER_PINDIR,
@@ -182,7 +184,7 @@ static void usage(FILE *f)
 		"usage: " PROG " [--pin-dir DIR] --mode MODE [--profile ID] [--role ROLE|none]\n"
 		"       [--boost N] [--lo-role ROLE|none] [--lo-boost N] [--name NAME]\n"
 		"       [--threads N] [--seconds S] [--period-us P] [--busy-us B] [--cpu N]\n"
-		"       [--no-class]\n"
+		"       [--nice N] [--no-class]\n"
 		"modes: hog periodic pingpong mutex frame\n"
 		"roles: input render gpu compositor audio game network background none\n"
 		"defaults: --pin-dir " SCX_GAMER_PINDIR " --profile defaults --role none\n"
@@ -309,7 +311,7 @@ static int thread_name(unsigned int i, char *buf, size_t len)
 
 enum {
 	OPT_PIN_DIR = 256, OPT_MODE, OPT_PROFILE, OPT_ROLE, OPT_BOOST, OPT_LO_ROLE,
-	OPT_LO_BOOST, OPT_NAME, OPT_THREADS, OPT_SECONDS, OPT_PERIOD, OPT_BUSY, OPT_CPU,
+	OPT_LO_BOOST, OPT_NAME, OPT_THREADS, OPT_SECONDS, OPT_PERIOD, OPT_BUSY, OPT_CPU, OPT_NICE,
 	OPT_NO_CLASS,
 };
 
@@ -327,6 +329,7 @@ static const struct option long_opts[] = {
 	{ "period-us", required_argument, NULL, OPT_PERIOD },
 	{ "busy-us", required_argument, NULL, OPT_BUSY },
 	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "nice", required_argument, NULL, OPT_NICE },
 	{ "no-class", no_argument, NULL, OPT_NO_CLASS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -424,6 +427,19 @@ static int parse_args(int argc, char **argv, bool *done)
 			}
 			opt.cpu = (int)v;
 			break;
+		case OPT_NICE: {
+			char *rest;
+			long n;
+
+			errno = 0;
+			n = strtol(optarg, &rest, 10);
+			if (errno || rest == optarg || *rest || n < -20 || n > 19) {
+				errorf("--nice: expected -20 to 19, got '%s'", optarg);
+				return 2;
+			}
+			opt.nice = (int)n;
+			break;
+		}
 		case OPT_NO_CLASS:
 			opt.no_class = true;
 			break;
@@ -1101,6 +1117,11 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* Threads take the nice level of the thread that creates them. */
+	if (opt.nice && setpriority(PRIO_PROCESS, 0, opt.nice)) {
+		errorf("failed to set nice %d: %s", opt.nice, strerror(errno));
+		goto out;
+	}
 	w = calloc(nw, sizeof(*w));
 	pairs = pair_mode() ? calloc(opt.threads, sizeof(*pairs)) : NULL;
 	if (!w || (pair_mode() && !pairs)) {
@@ -1124,6 +1145,8 @@ int main(int argc, char **argv)
 		       (unsigned long long)(opt.busy_ns / NSEC_PER_USEC));
 	if (opt.cpu >= 0)
 		printf(", all on CPU %d", opt.cpu);
+	if (opt.nice)
+		printf(", nice %d", opt.nice);
 	printf("\n");
 	if (opt.no_class)
 		printf("classes: not set (--no-class)\n");

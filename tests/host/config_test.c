@@ -160,6 +160,7 @@ static uint64_t tget(const struct gamer_tunables *t, int f)
 	case TF_RM_PERIOD: return t->rm_period_ns;
 	case TF_RM_BELOW_BOOST: return t->rm_below_boost;
 	case TF_NUMA: return t->numa;
+	case TF_PREEMPT: return t->preempt;
 	default: return t->role_boost[f - TF_ROLE_FIRST];
 	}
 }
@@ -191,8 +192,8 @@ static const struct key_case {
 	  "true, false", "true", 1 },
 	{ TF_INH_MAX_BOOST, "inheritance.max_boost", K_UINT, "0", "7", "-1", "8", 0, 7, "0..7",
 	  "7", 7 },
-	{ TF_INH_DURATION, "inheritance.duration", K_DUR, "10us", "100ms", "9999ns",
-	  "100000001ns", 10000, 100000000, "10us..100ms", "2ms", 2000000 },
+	{ TF_INH_DURATION, "inheritance.duration", K_DUR, "10us", "1s", "9999ns",
+	  "1000000001ns", 10000, 1000000000, "10us..1s", "20ms", 20000000 },
 	{ TF_RM_ENABLED, "rate_monotonic.enabled", K_BOOL, "false", "true", NULL, NULL, 0, 1,
 	  "true, false", "true", 1 },
 	{ TF_RM_PERIOD, "rate_monotonic.period", K_DUR, "100us", "1s", "99999ns", "1000000001ns",
@@ -200,6 +201,7 @@ static const struct key_case {
 	{ TF_RM_BELOW_BOOST, "rate_monotonic.below_boost", K_UINT, "0", "8", "-1", "9", 0, 8,
 	  "0..8", "2", 2 },
 	{ TF_NUMA, "numa", K_BOOL, "false", "true", NULL, NULL, 0, 1, "true, false", "false", 0 },
+	{ TF_PREEMPT, "preempt", K_BOOL, "false", "true", NULL, NULL, 0, 1, "true, false", "true", 1 },
 #define ROLE_CASE(r, name, d)                                                              \
 	{ TF_ROLE_FIRST + GAMER_ROLE_##r, "roles." name, K_UINT, "0", "7", "-1", "8", 0, 7, \
 	  "0..7", #d, d }
@@ -565,7 +567,7 @@ static void test_structure_errors(void)
 	d_err("schema: 1\nlog_levle: info\n", 2, 1, "unknown key 'log_levle'",
 	      "did you mean 'log_level'?", "unknown top-level key with a suggestion");
 	d_err("schema: 1\ndefaults:\n  zzzzzzzz: 1\n", 3, 3, "unknown key 'defaults.zzzzzzzz'",
-	      "valid keys: slice, boost, deadline_miss, inheritance, rate_monotonic, numa, roles",
+	      "valid keys: slice, boost, deadline_miss, inheritance, rate_monotonic, numa, preempt, roles",
 	      "unknown key far from every valid one lists the valid keys");
 	tap_ok(!any_diag_with("did you mean"), "... and suggests nothing");
 	d_err("schema: 1\nlog_level: verbose\n", 2, 12, "log_level: unknown log level 'verbose'",
@@ -932,7 +934,7 @@ static void test_resolve(void)
 	       "three levels: roles.audio comes from the leaf itself");
 	tap_ok(leaf->effective.boost_max == 6 && leaf->origin[TF_BOOST_MAX] == ORIGIN_DEFAULTS,
 	       "three levels: boost.max comes from scx_gamer.yaml defaults");
-	tap_ok(leaf->effective.inh_duration_ns == 2000000 &&
+	tap_ok(leaf->effective.inh_duration_ns == 20000000 &&
 		       leaf->origin[TF_INH_DURATION] == ORIGIN_BUILTIN &&
 		       leaf->effective.role_boost[GAMER_ROLE_INPUT] == 7,
 	       "three levels: what nobody sets is built-in");

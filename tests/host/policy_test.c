@@ -53,28 +53,255 @@ static void test_room(void)
 	tap_ok(gp_room(0, 6, 7) == 1, "room: one level left");
 }
 
-static void test_lag_budget_key(void)
+static void test_budget(void)
 {
-	tap_ok(gp_lag(7, 5 * MS) == 0, "lag: boost 7 sorts at its vtime");
-	tap_ok(gp_lag(0, 5 * MS) == 35 * MS, "lag: boost 0 is 7 slices behind");
-	tap_ok(gp_lag(3, 2 * MS) == 8 * MS, "lag: boost 3 is 4 slices behind");
-	tap_ok(gp_lag(12, 2 * MS) == 0, "lag: boost above 7 counts as 7");
 	tap_ok(gp_budget(7, 5 * MS) == 5 * MS, "budget: boost 7 is one slice");
 	tap_ok(gp_budget(0, 5 * MS) == 40 * MS, "budget: boost 0 is 8 slices");
 	tap_ok(gp_budget(9, 1 * MS) == 1 * MS, "budget: boost above 7 counts as 7");
 	tap_ok(gp_budget(4, 1 * MS) < gp_budget(3, 1 * MS), "budget: higher boost, tighter deadline");
+}
 
-	tap_ok(gp_queue_key(100 * MS, 100 * MS, 5 * MS, 7) == 100 * MS, "key: current task, boost 7");
-	tap_ok(gp_queue_key(100 * MS, 100 * MS, 5 * MS, 0) == 135 * MS, "key: current task, boost 0");
-	tap_ok(gp_queue_key(10 * MS, 100 * MS, 5 * MS, 7) == 95 * MS,
-	       "key: a long sleeper keeps one slice of credit");
-	tap_ok(gp_queue_key(95 * MS, 100 * MS, 5 * MS, 7) == 95 * MS, "key: exactly one slice behind");
-	tap_ok(gp_queue_key(120 * MS, 100 * MS, 5 * MS, 7) == 120 * MS, "key: ahead of vtime_now kept");
-	/* Wrap: vtime_now just past zero, vtime just before the wrap. */
-	tap_ok(gp_queue_key(UINT64_MAX - 1, 3, 5, 7) == UINT64_MAX - 1,
-	       "key: wrap-safe comparison (behind by 5 = one slice)");
-	tap_ok(gp_queue_key(UINT64_MAX - 10, 3, 5, 7) == UINT64_MAX - 1,
-	       "key: wrap-safe clamp across zero");
+static void test_vtime(void)
+{
+	tap_ok(gp_to_vtime(5 * MS, 100) == 5 * MS, "to_vtime: nice 0 is 1:1");
+	tap_ok(gp_to_vtime(5 * MS, 200) == 5 * MS / 2, "to_vtime: twice the weight, half the vtime");
+	tap_ok(gp_to_vtime(5 * MS, 1) == 500 * MS, "to_vtime: weight 1 (nice 19) is x100");
+	tap_ok(gp_to_vtime(5 * MS, 0) == 500 * MS, "to_vtime: weight 0 counts as 1");
+	tap_ok(gp_to_vtime(UINT64_MAX, 1) == GP_CHARGE_MAX_NS * 100,
+	       "to_vtime: clamped, no overflow");
+
+	tap_ok(gp_charge(7 * MS, 100, 0) == 7 * MS, "charge: boost 0 is the plain vtime");
+	tap_ok(gp_charge(7 * MS, 100, 7) == 7 * MS / 2, "charge: boost 7 halves it (twice the share)");
+	tap_ok(gp_charge(10 * MS, 100, 3) == 7 * MS, "charge: boost 3 counts 7/10");
+	tap_ok(gp_charge(7 * MS, 100, 12) == gp_charge(7 * MS, 100, 7), "charge: boost above 7 counts as 7");
+	tap_ok(gp_charge(7 * MS, 1000, 0) == 7 * MS / 10, "charge: by nice weight");
+	tap_ok(gp_charge(UINT64_MAX, 1, 0) == GP_CHARGE_MAX_NS * 100, "charge: clamped, no overflow");
+}
+
+static void test_place(void)
+{
+	uint64_t now = 1000 * MS, sl = 5 * MS;
+
+	tap_ok(gp_place(10 * MS, now, 100, sl, 1) == now - GP_LAG_NS,
+	       "place: a long sleeper keeps the lag floor's credit");
+	tap_ok(gp_place(now - 60 * MS, now, 100, sl, 0) == now - 60 * MS,
+	       "place: not a wake-up: a busy task that fell behind keeps its lag");
+	tap_ok(gp_place(10 * MS, now, 100, sl, 0) == now - GP_LAG_CAP_NS,
+	       "place: ... up to the lag cap");
+	tap_ok(gp_place(995 * MS, now, 100, sl, 1) == 995 * MS, "place: within the floor, kept");
+	tap_ok(gp_place(10 * MS, now, 200, sl, 1) == now - GP_LAG_NS / 2,
+	       "place: the floor is the task's own CPU time (weight 200: half the vtime)");
+	tap_ok(gp_place(now + 500 * MS, now, 100, sl, 0) == now + sl + GP_TICK_MAX_NS,
+	       "place: at most a slice and a tick's overrun ahead, at any queueing");
+	tap_ok(gp_place(now + sl + 3 * MS, now, 100, sl, 0) == now + sl + 3 * MS,
+	       "place: a slice and less than a tick ahead: kept");
+	tap_ok(gp_place(now + 500 * MS, now, 1, sl, 0) == now + 500 * MS,
+	       "place: the ceiling is the task's own CPU time (nice 19: 100x the vtime)");
+	tap_ok(gp_place(UINT64_MAX - 5, 10, 100, sl, 1) == UINT64_MAX - 5,
+	       "place: wrap-safe (15 ns behind)");
+	tap_ok(gp_place(UINT64_MAX - GP_LAG_NS, 10, 100, sl, 1) == 10 - GP_LAG_NS,
+	       "place: wrap-safe floor across zero");
+}
+
+static void test_vdeadline(void)
+{
+	uint64_t v = 1000 * MS;
+
+	tap_ok(gp_vdeadline(v, 0, 100, 0) == v, "vdl: just woke, boost 0: its vtime");
+	tap_ok(gp_vdeadline(v, 3 * MS, 100, 0) == v + 3 * MS, "vdl: burst so far counts");
+	tap_ok(gp_vdeadline(v, 50 * MS, 100, 0) == v + GP_BURST_NS, "vdl: burst capped");
+	tap_ok(gp_vdeadline(v, 0, 100, 7) == v - 7 * GP_LEAD_NS, "vdl: boost 7 leads by 7 ms");
+	tap_ok(gp_vdeadline(v, 0, 200, 7) == v - 7 * GP_LEAD_NS / 2,
+	       "vdl: the lead is the task's own CPU time (weight 200: half the vtime)");
+	tap_ok(gp_vdeadline(v, 0, 100, 9) == gp_vdeadline(v, 0, 100, 7), "vdl: boost above 7 counts as 7");
+	tap_ok(gp_vdeadline(v, 1 * MS, 100, 3) < gp_vdeadline(v, 1 * MS, 100, 2),
+	       "vdl: higher boost, earlier deadline");
+}
+
+static void test_slice_preempt_bucket(void)
+{
+	tap_ok(gp_slice(5 * MS, 0, 4) == 5 * MS, "slice: empty queue: the profile's");
+	tap_ok(gp_slice(5 * MS, 4, 4) == 5 * MS, "slice: as many waiting as CPUs: the profile's");
+	tap_ok(gp_slice(5 * MS, 8, 4) == 5 * MS / 2, "slice: twice as many: half");
+	tap_ok(gp_slice(5 * MS, 400, 4) == GP_SLICE_MIN_NS, "slice: deep queue: the floor");
+	tap_ok(gp_slice(200000, 400, 4) == 200000, "slice: a profile slice below the floor is kept");
+	tap_ok(gp_slice(5 * MS, 3, 0) == 5 * MS / 3, "slice: 0 CPUs counts as 1");
+
+	tap_ok(gp_preempts(10, 20, GP_PREEMPT_MIN_RUN_NS, 100), "preempts: earlier deadline, ran enough");
+	tap_ok(!gp_preempts(10, 20, GP_PREEMPT_MIN_RUN_NS - 1, 100), "preempts: not before the minimum run");
+	tap_ok(!gp_preempts(5 * MS, 0, 5 * MS, 100),
+	       "preempts: the running deadline moves on as it runs (equal now: no)");
+	tap_ok(gp_preempts(5 * MS - 1, 0, 5 * MS, 100), "preempts: ... one ns earlier: yes");
+	tap_ok(gp_preempts(2 * MS, 0, 5 * MS, 200) && !gp_preempts(3 * MS, 0, 5 * MS, 200),
+	       "preempts: the running deadline moves by the runner's own CPU time (weight 200)");
+	tap_ok(!gp_preempts(30 * MS, 20 * MS, 10 * MS, 100), "preempts: a later deadline does not");
+	tap_ok(gp_preempts(UINT64_MAX, 5, 10 * MS, 100), "preempts: wrap-safe");
+	tap_ok(gp_running_vdl(7, 3 * MS, 100) == 7 + 3 * MS, "running vdl: vdl0 + ran");
+
+	tap_ok(gp_wait_bucket(0) == 0 && gp_wait_bucket(1023) == 0, "bucket: below 1024 ns is 0");
+	tap_ok(gp_wait_bucket(1024) == 1 && gp_wait_bucket(2047) == 1, "bucket: [1024, 2048) is 1");
+	tap_ok(gp_wait_bucket(2048) == 2, "bucket: 2048 is 2");
+	tap_ok(gp_wait_bucket(1000000) == 10, "bucket: 1 ms is 10 ([2^19, 2^20) ns)");
+	tap_ok(gp_wait_bucket(1ULL << 32) == GAMER_WAIT_BUCKETS - 1 &&
+		       gp_wait_bucket(UINT64_MAX) == GAMER_WAIT_BUCKETS - 1,
+	       "bucket: long waits in the last");
+	tap_ok(gp_wait_bucket((1ULL << 32) - 1) == GAMER_WAIT_BUCKETS - 2, "bucket: just below the last");
+}
+
+/*
+ * The model on one simulated CPU, with the very functions the scheduler
+ * runs: busy tasks and periodic sleepers, the lowest virtual deadline runs,
+ * a waking task preempts when gp_preempts() says so. What it predicts is what
+ * tests/vm/fair.vm and preempt.vm check in a real kernel.
+ */
+struct sim_task {
+	uint32_t weight, boost;
+	uint64_t slice;
+	uint64_t period, work; /* 0: busy; else wakes every period, runs work */
+	uint64_t vtime, vdl, burst, ran, left, wake_at;
+	int queued, asleep;
+	uint64_t max_wait, wait_from;
+};
+
+static void sim_run(struct sim_task *t, int n, uint64_t until)
+{
+	uint64_t now = 0, vtime_now = 0, start = 0;
+	int cur = -1, i;
+
+	for (i = 0; i < n; i++) {
+		t[i].queued = !t[i].period;
+		t[i].asleep = !!t[i].period;
+		t[i].wake_at = t[i].period;
+		t[i].left = t[i].work;
+	}
+	while (now < until) {
+		uint64_t end = until, step;
+		int next_wake = -1, best = -1;
+
+		if (cur < 0) {
+			for (i = 0; i < n; i++)
+				if (t[i].queued && (best < 0 || gp_before(t[i].vdl, t[best].vdl)))
+					best = i;
+			if (best >= 0) {
+				cur = best;
+				t[cur].queued = 0;
+				/* As the scheduler's running(): its deadline as it starts. */
+				t[cur].vdl = gp_vdeadline(t[cur].vtime, t[cur].burst, t[cur].weight, t[cur].boost);
+				start = now;
+				if (gp_before(vtime_now, t[cur].vtime))
+					vtime_now = t[cur].vtime;
+				if (now - t[cur].wait_from > t[cur].max_wait)
+					t[cur].max_wait = now - t[cur].wait_from;
+				if (getenv("SIMDBG") && now - t[cur].wait_from > 1000000) printf("# t=%llu task %d waited %llu vdl %lld vtime_now %llu\n", (unsigned long long)now, cur, (unsigned long long)(now - t[cur].wait_from), (long long)t[cur].vdl, (unsigned long long)vtime_now);
+			}
+		}
+		/* The next event: the running task's slice or work ends, or a wake-up. */
+		if (cur >= 0) {
+			uint64_t lim = t[cur].slice;
+
+			if (t[cur].period && t[cur].left < lim)
+				lim = t[cur].left;
+			end = start + lim;
+		}
+		for (i = 0; i < n; i++)
+			if (t[i].asleep && t[i].wake_at < end && (next_wake < 0 || t[i].wake_at < t[next_wake].wake_at))
+				next_wake = i;
+		if (next_wake >= 0)
+			end = t[next_wake].wake_at;
+		if (end > until)
+			end = until;
+		now = end;
+		if (cur >= 0 && (next_wake < 0 || now == start + (t[cur].period && t[cur].left < t[cur].slice ? t[cur].left : t[cur].slice))) {
+			/* The running task stops: slice used up, or its work done. */
+			step = now - start;
+			t[cur].vtime += gp_charge(step, t[cur].weight, t[cur].boost);
+			t[cur].burst += step;
+			t[cur].ran += step;
+			if (t[cur].period) {
+				t[cur].left -= step;
+				if (!t[cur].left) {
+					t[cur].asleep = 1;
+					t[cur].burst = 0;
+					t[cur].left = t[cur].work;
+					cur = -1;
+					continue;
+				}
+			}
+			t[cur].vtime = gp_place(t[cur].vtime, vtime_now, t[cur].weight, t[cur].slice, 0);
+			t[cur].vdl = gp_vdeadline(t[cur].vtime, t[cur].burst, t[cur].weight, t[cur].boost);
+			t[cur].queued = 1;
+			t[cur].wait_from = now;
+			cur = -1;
+			continue;
+		}
+		if (next_wake < 0)
+			continue;
+		/* A wake-up. */
+		i = next_wake;
+		t[i].asleep = 0;
+		t[i].wake_at += t[i].period;
+		t[i].vtime = gp_place(t[i].vtime, vtime_now, t[i].weight, t[i].slice, 1);
+		t[i].vdl = gp_vdeadline(t[i].vtime, 0, t[i].weight, t[i].boost);
+		t[i].queued = 1;
+		t[i].wait_from = now;
+		if (cur >= 0) {
+			if (gp_preempts(t[i].vdl, t[cur].vdl, now - start, t[cur].weight)) {
+				step = now - start;
+				t[cur].vtime += gp_charge(step, t[cur].weight, t[cur].boost);
+				t[cur].burst += step;
+				t[cur].ran += step;
+				if (t[cur].period)
+					t[cur].left -= step;
+				t[cur].vtime = gp_place(t[cur].vtime, vtime_now, t[cur].weight, t[cur].slice, 0);
+				t[cur].vdl = gp_vdeadline(t[cur].vtime, t[cur].burst, t[cur].weight, t[cur].boost);
+				t[cur].queued = 1;
+				t[cur].wait_from = now;
+				cur = -1;
+			}
+		}
+	}
+}
+
+static double sim_ratio(uint32_t w0, uint32_t b0, uint64_t s0, uint32_t w1, uint32_t b1, uint64_t s1)
+{
+	struct sim_task t[2] = {
+		{ .weight = w0, .boost = b0, .slice = s0 },
+		{ .weight = w1, .boost = b1, .slice = s1 },
+	};
+
+	sim_run(t, 2, 10000 * MS);
+	return (double)t[0].ran / (double)t[1].ran;
+}
+
+static void test_model(void)
+{
+	struct sim_task t[3] = {
+		{ .weight = 100, .boost = 0, .slice = 5 * MS, .period = 1 * MS, .work = 50000 },
+		{ .weight = 100, .boost = 0, .slice = 5 * MS },
+		{ .weight = 100, .boost = 0, .slice = 20 * MS },
+	};
+	double r;
+
+	r = sim_ratio(100, 0, 2 * MS, 100, 0, 5 * MS);
+	tap_ok(r > 0.97 && r < 1.03, "model: equal boost, 2 ms vs 5 ms slices: equal CPU (%.3f)", r);
+	r = sim_ratio(100, 3, 1 * MS, 100, 3, 50 * MS);
+	tap_ok(r > 0.97 && r < 1.03, "model: equal boost 3, 1 ms vs 50 ms slices: equal CPU (%.3f)", r);
+	r = sim_ratio(100, 7, 2 * MS, 100, 0, 5 * MS);
+	tap_ok(r > 1.94 && r < 2.06, "model: boost 7 vs 0: twice the CPU (%.3f)", r);
+	r = sim_ratio(100, 3, 5 * MS, 100, 0, 5 * MS);
+	tap_ok(r > 1.39 && r < 1.47, "model: boost 3 vs 0: 10/7 the CPU (%.3f)", r);
+	r = sim_ratio(300, 0, 5 * MS, 100, 0, 5 * MS);
+	tap_ok(r > 2.9 && r < 3.1, "model: weight 300 vs 100: three times the CPU (%.3f)", r);
+
+	/* A 1 kHz light sleeper among hogs preempts them at each wake-up. */
+	sim_run(t, 3, 5000 * MS);
+	tap_ok(t[0].max_wait <= GP_PREEMPT_MIN_RUN_NS,
+	       "model: a 1 kHz sleeper under two hogs waits at most the minimum run (%llu ns)",
+	       (unsigned long long)t[0].max_wait);
+	tap_ok(t[0].ran > 5000 * MS / 1 * 50000 / MS * 99 / 100,
+	       "model: and gets all its work done (%llu ms of 250)", (unsigned long long)(t[0].ran / MS));
+	r = (double)t[1].ran / (double)t[2].ran;
+	tap_ok(r > 0.97 && r < 1.03, "model: the two hogs (5 ms and 20 ms slices) share the rest equally (%.3f)", r);
 }
 
 static struct gp_dm dm(unsigned miss, unsigned met, unsigned earned)
@@ -357,7 +584,12 @@ int main(void)
 {
 	test_effective();
 	test_room();
-	test_lag_budget_key();
+	test_budget();
+	test_vtime();
+	test_place();
+	test_vdeadline();
+	test_slice_preempt_bucket();
+	test_model();
 	test_dm();
 	test_avg();
 	test_util_rm();

@@ -51,16 +51,22 @@ profile() { printf 'schema: 1\nname: %s\nmatch:\n  - comm: %s\n' "$1" "$1"; }
 set_counters() {
 	_slot=$1
 	shift
-	_bytes=
-	for _n in $names; do
+	# shellcheck disable=SC2046,SC2086
+	bpftool map update pinned "$pin/counters" key "$_slot" 0 0 0 value $(u64s "$names" "$@")
+}
+
+# u64s KEYS NAME=VALUE...: one little-endian u64 per key of KEYS, VALUE for
+# the key NAME, else 0 (values below 256).
+u64s() {
+	_keys=$1
+	shift
+	for _n in $_keys; do
 		_v=0
 		for _a in "$@"; do
 			[ "${_a%%=*}" = "$_n" ] && _v=${_a#*=}
 		done
-		_bytes="$_bytes $_v 0 0 0 0 0 0 0"
+		printf ' %s 0 0 0 0 0 0 0' "$_v"
 	done
-	# shellcheck disable=SC2086
-	bpftool map update pinned "$pin/counters" key "$_slot" 0 0 0 value $_bytes
 }
 
 # The value of counter $2 in column $1 (a profile id or "total") of the table.
@@ -173,6 +179,31 @@ else
 	skip "--json is JSON with the layout and sums documented" "no python3"
 fi
 
+# Wait times: wait_hist[SLOT] = wake buckets B=COUNT... (requeue empty) on
+# every CPU; 24 + 24 little-endian u64 per CPU.
+set_waits() {
+	_slot=$1
+	shift
+	# shellcheck disable=SC2046,SC2086
+	bpftool map update pinned "$pin/wait_hist" key "$_slot" 0 0 0 value $(u64s "$(seq 0 47)" "$@")
+}
+# wrow ROW ID: the wait row's cell for profile ID.
+wrow() { cell "$2" "$1"; }
+# Three waits in [16, 32) us and one in [512 us, 1 ms) per CPU: half of them
+# are at most 32768 ns (bucket 5's upper edge), 99 % at most 2^20 ns.
+set_waits "$a" 5=3 10=1
+check "wake wait p50 of alpha: the upper edge of its bucket" [ "$(wrow wake_wait_p50 alpha)" = "<=33us" ]
+check "wake wait p99 of alpha" [ "$(wrow wake_wait_p99 alpha)" = "<=1.0ms" ]
+check "no requeue waits: '-'" [ "$(wrow requeue_wait_p99 alpha)" = "-" ]
+check "beta has no waits" [ "$(wrow wake_wait_p50 beta)" = "-" ]
+check "the total's waits are alpha's" [ "$(wrow wake_wait_p99 total)" = "<=1.0ms" ]
+run sg stats --json
+check "--json: alpha's wake waits: count, p50, p99, longest and the buckets" contains "$out" \
+	"\"wake\": {\"count\": $((4 * ncpu)), \"p50_ns\": 32768, \"p99_ns\": 1048576, \"longest_ns\": 524288, \"buckets\": [0, 0, 0, 0, 0, $((3 * ncpu)), 0, 0, 0, 0, $ncpu,"
+set_waits "$a" 23=1
+check "a wait in the last, open-ended bucket: p99 is its lower edge, 4.3 s" [ "$(wrow wake_wait_p99 alpha)" = "<=4.3s" ]
+set_waits "$a"
+
 # --watch: samples, deltas.
 run sg stats --watch=0.2 --count=3
 check "--watch=0.2 --count=3: exit 0" [ "$rc" -eq 0 ]
@@ -218,7 +249,8 @@ set_counters "$a" "$c1=9" "$c2=7"
 wait "$wpid" && rc=0 || rc=$?
 sed 's/^/# /' "$T/watch.out"
 check "a change between samples: exit 0" [ "$rc" -eq 0 ]
-check "alpha's delta is the change" [ "$(sed -n "2s/.*\"id\": \"alpha\", \"counters\": {[^}]*}, \"delta\": {\"$c1\": \([0-9]*\),.*/\1/p" "$T/watch.out")" = $((4 * ncpu)) ]
+check "alpha's delta is the change" [ "$(sed -n '2{s/.*"id": "alpha"//; s/"id": "beta".*//; p}' "$T/watch.out" |
+	sed -n "s/.*\"delta\": {\"$c1\": \([0-9]*\),.*/\1/p")" = $((4 * ncpu)) ]
 check "the total's delta is the change" [ "$(sed -n "2s/.*\"delta\": {\"$c1\": \([0-9]*\),[^}]*}}\$/\1/p" "$T/watch.out")" = $((4 * ncpu)) ]
 
 # Stopping a watch by signal is the normal way out. Not through sg(): $! must

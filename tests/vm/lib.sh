@@ -85,6 +85,9 @@ policy_start() {
 	daemon_pid=$!
 	show_on_fail /tmp/daemon.log
 	wait_for /sys/kernel/sched_ext/state enabled 100
+	# The state reads "enabled" a moment before enable_seq counts the attach:
+	# the daemon's line comes after both.
+	wait_for_line /tmp/daemon.log "scheduler 'gamer' attached" 100
 	seq0=$(read_file /sys/kernel/sched_ext/enable_seq)
 }
 
