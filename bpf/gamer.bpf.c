@@ -78,7 +78,10 @@
  * once: the task is not kept that time.
  *
  * Wake-up preemption. A waking task first looks for an idle CPU (select_cpu,
- * then once more at enqueue). If there is none and its profile has preempt:
+ * then once more at enqueue; a synchronous wake-up is never put straight
+ * into its waker's local queue: a ping-pong pair would keep that queue
+ * non-empty and ops.dispatch would not run on that CPU, tests/vm/sync.vm).
+ * If there is none and its profile has preempt:
  * true, it looks, in this order, at its previous CPU (a warm cache, and often
  * the CPU whose timer woke it: no inter-processor interrupt needed), the
  * waker's (first for a synchronous wake-up, whose waker is about to sleep)
@@ -729,6 +732,19 @@ static __always_inline void direct_dispatch(struct task_struct *p, struct task_c
 	count(tc->slot, GAMER_CNT_DIRECT);
 }
 
+/*
+ * Did scx_bpf_select_cpu_dfl() find cpu idle? For a synchronous wake-up it
+ * also offers the waker's own, busy CPU when that CPU's local queue is empty:
+ * a wakee put in that local queue by select_cpu would keep it non-empty for
+ * a ping-pong pair, and ops.dispatch - the CPU's own queue of pinned tasks,
+ * the valve - would not run there again (tests/vm/sync.vm). ops.enqueue
+ * places such a wakee instead.
+ */
+static __always_inline bool found_idle(s32 cpu, bool is_idle, u64 wake_flags)
+{
+	return is_idle && !((wake_flags & WAKE_SYNC) && cpu == (s32)bpf_get_smp_processor_id());
+}
+
 s32 BPF_STRUCT_OPS(gamer_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
 {
@@ -754,7 +770,7 @@ s32 BPF_STRUCT_OPS(gamer_select_cpu, struct task_struct *p, s32 prev_cpu,
 			return cpu;
 		}
 		cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
-		if (is_idle) {
+		if (found_idle(cpu, is_idle, wake_flags)) {
 			count(tc->slot, node_of(cpu) == node ? GAMER_CNT_NUMA_LOCAL :
 							       GAMER_CNT_NUMA_REMOTE);
 			direct_dispatch(p, tc);
@@ -763,7 +779,7 @@ s32 BPF_STRUCT_OPS(gamer_select_cpu, struct task_struct *p, s32 prev_cpu,
 	}
 
 	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
-	if (is_idle)
+	if (found_idle(cpu, is_idle, wake_flags))
 		direct_dispatch(p, tc);
 	return cpu;
 }

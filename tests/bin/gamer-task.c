@@ -7,7 +7,7 @@
  *   gamer-task [--pin-dir DIR] --mode MODE [--profile ID] [--role ROLE|none]
  *              [--boost N] [--lo-role ROLE|none] [--lo-boost N] [--name NAME]
  *              [--threads N] [--seconds S] [--period-us P] [--busy-us B]
- *              [--cpu N] [--nice N] [--no-class]
+ *              [--cpu N[,M...]] [--nice N] [--no-class]
  *
  * Classes. Unless --no-class, every worker thread names itself, writes its
  * own tid into PIN/task_class ({profile slot, role, boost}; the slot is found
@@ -95,7 +95,8 @@ static struct {
 	const char *name;
 	unsigned int threads;
 	uint64_t run_ns, period_ns, busy_ns;
-	int cpu; /* -1: not pinned */
+	int cpu; /* -1: not pinned; else the first of cpus */
+	cpu_set_t cpus; /* --cpu N[,M...] */
 	int nice; /* every thread's, -20..19 */
 	bool no_class;
 } opt = {
@@ -183,7 +184,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " [--pin-dir DIR] --mode MODE [--profile ID] [--role ROLE|none]\n"
 		"       [--boost N] [--lo-role ROLE|none] [--lo-boost N] [--name NAME]\n"
-		"       [--threads N] [--seconds S] [--period-us P] [--busy-us B] [--cpu N]\n"
+		"       [--threads N] [--seconds S] [--period-us P] [--busy-us B] [--cpu N[,M...]]\n"
 		"       [--nice N] [--no-class]\n"
 		"modes: hog periodic pingpong mutex frame\n"
 		"roles: input render gpu compositor audio game network background none\n"
@@ -419,14 +420,28 @@ static int parse_args(int argc, char **argv, bool *done)
 			}
 			*(c == OPT_PERIOD ? &opt.period_ns : &opt.busy_ns) = v * NSEC_PER_USEC;
 			break;
-		case OPT_CPU:
-			if (!parse_uint(optarg, CPU_SETSIZE - 1, &v)) {
-				errorf("--cpu: expected a CPU number, 0 to %d, got '%s'", CPU_SETSIZE - 1,
-				      optarg);
+		case OPT_CPU: {
+			char buf[256], *tok, *save = NULL;
+
+			snprintf(buf, sizeof(buf), "%s", optarg);
+			CPU_ZERO(&opt.cpus);
+			opt.cpu = -1;
+			for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				if (!parse_uint(tok, CPU_SETSIZE - 1, &v)) {
+					errorf("--cpu: expected CPU numbers 0 to %d, comma-separated, got '%s'",
+					       CPU_SETSIZE - 1, optarg);
+					return 2;
+				}
+				CPU_SET((int)v, &opt.cpus);
+				if (opt.cpu < 0)
+					opt.cpu = (int)v;
+			}
+			if (opt.cpu < 0) {
+				errorf("--cpu: expected CPU numbers, got '%s'", optarg);
 				return 2;
 			}
-			opt.cpu = (int)v;
 			break;
+		}
 		case OPT_NICE: {
 			char *rest;
 			long n;
@@ -1110,8 +1125,7 @@ int main(int argc, char **argv)
 	if (!opt.no_class && open_classes())
 		goto out;
 	if (opt.cpu >= 0) {
-		CPU_ZERO(&set);
-		CPU_SET(opt.cpu, &set);
+		set = opt.cpus;
 		if (sched_setaffinity(0, sizeof(set), &set)) {
 			errorf("failed to pin to CPU %d: %s", opt.cpu, strerror(errno));
 			goto out;
@@ -1143,8 +1157,10 @@ int main(int argc, char **argv)
 		printf(", period %llu us, busy %llu us",
 		       (unsigned long long)(opt.period_ns / NSEC_PER_USEC),
 		       (unsigned long long)(opt.busy_ns / NSEC_PER_USEC));
-	if (opt.cpu >= 0)
+	if (opt.cpu >= 0 && CPU_COUNT(&opt.cpus) == 1)
 		printf(", all on CPU %d", opt.cpu);
+	else if (opt.cpu >= 0)
+		printf(", on %d CPUs from CPU %d", CPU_COUNT(&opt.cpus), opt.cpu);
 	if (opt.nice)
 		printf(", nice %d", opt.nice);
 	printf("\n");
