@@ -32,6 +32,16 @@
  * "___", so the kernel's ___v2 is declared with a flavour of our own.
  */
 bool scx_bpf_dsq_move_to_local___v2___gamer(u64 dsq_id, u64 enq_flags) __ksym __weak;
+/*
+ * 6.19 added the forms upstream keeps: scx_bpf_dsq_insert___v2 (returns
+ * whether it inserted) and __scx_bpf_dsq_insert_vtime (its arguments in a
+ * struct, past the five-argument limit of a kfunc call); the older names are
+ * on their way out. Same ___gamer flavour as above.
+ */
+bool scx_bpf_dsq_insert___v2___gamer(struct task_struct *p, u64 dsq_id, u64 slice,
+				     u64 enq_flags) __ksym __weak;
+bool __scx_bpf_dsq_insert_vtime(struct task_struct *p,
+				struct scx_bpf_dsq_insert_vtime_args *args) __ksym __weak;
 /* 6.13 renamed the dispatch kfuncs. */
 void scx_bpf_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice,
 			u64 enq_flags) __ksym __weak;
@@ -86,7 +96,9 @@ bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __ksym __weak;
 static __always_inline void gamer_dsq_insert(struct task_struct *p, u64 dsq_id,
 					     u64 slice, u64 enq_flags)
 {
-	if (bpf_ksym_exists(scx_bpf_dsq_insert))
+	if (bpf_ksym_exists(scx_bpf_dsq_insert___v2___gamer))
+		scx_bpf_dsq_insert___v2___gamer(p, dsq_id, slice, enq_flags);
+	else if (bpf_ksym_exists(scx_bpf_dsq_insert))
 		scx_bpf_dsq_insert(p, dsq_id, slice, enq_flags);
 	else
 		scx_bpf_dispatch(p, dsq_id, slice, enq_flags);
@@ -96,7 +108,13 @@ static __always_inline void gamer_dsq_insert_vtime(struct task_struct *p,
 						   u64 dsq_id, u64 slice,
 						   u64 vtime, u64 enq_flags)
 {
-	if (bpf_ksym_exists(scx_bpf_dsq_insert_vtime))
+	if (bpf_ksym_exists(__scx_bpf_dsq_insert_vtime)) {
+		struct scx_bpf_dsq_insert_vtime_args args = {
+			.dsq_id = dsq_id, .slice = slice, .vtime = vtime, .enq_flags = enq_flags,
+		};
+
+		__scx_bpf_dsq_insert_vtime(p, &args);
+	} else if (bpf_ksym_exists(scx_bpf_dsq_insert_vtime))
 		scx_bpf_dsq_insert_vtime(p, dsq_id, slice, vtime, enq_flags);
 	else
 		scx_bpf_dispatch_vtime(p, dsq_id, slice, vtime, enq_flags);

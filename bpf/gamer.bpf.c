@@ -89,7 +89,9 @@
  * deadline than its own - that task's as it started, moved on by the CPU
  * time it has used since - and has run at least 50 us: it is inserted at the
  * head of that CPU's local queue with SCX_ENQ_PREEMPT, which ends the
- * running task's slice; that task goes back to the queue under its own
+ * running task's slice (at the tail, with a preempting kick, when tasks
+ * already wait there - per-CPU kthreads, idle picks - so as not to overtake
+ * them); that task goes back to the queue under its own
  * deadline. Counted as preemptions. Any task may preempt, boosted or not: a
  * light sleeper's deadline is early because its burst is short and its vtime
  * is at the lag floor (tests/vm/preempt.vm).
@@ -243,6 +245,7 @@ const volatile __u64 scx_enums[GAMER_NR_SCX_ENUMS] = {
 #define ENQ_REENQ_DEFAULT SCX_ENQ_REENQ
 #define WAKE_SYNC_DEFAULT SCX_WAKE_SYNC
 #define KICK_IDLE_DEFAULT SCX_KICK_IDLE
+#define KICK_PREEMPT_DEFAULT SCX_KICK_PREEMPT
 #define TASK_QUEUED_DEFAULT SCX_TASK_QUEUED
 #define DSQ_GLOBAL_DEFAULT SCX_DSQ_GLOBAL
 #define DSQ_LOCAL_DEFAULT SCX_DSQ_LOCAL
@@ -257,6 +260,7 @@ const volatile __u64 scx_enums[GAMER_NR_SCX_ENUMS] = {
 #define ENQ_REENQ scx_enums[GAMER_SCX_ENQ_REENQ]
 #define WAKE_SYNC scx_enums[GAMER_SCX_WAKE_SYNC]
 #define KICK_IDLE scx_enums[GAMER_SCX_KICK_IDLE]
+#define KICK_PREEMPT scx_enums[GAMER_SCX_KICK_PREEMPT]
 #define TASK_QUEUED scx_enums[GAMER_SCX_TASK_QUEUED]
 #define DSQ_GLOBAL scx_enums[GAMER_SCX_DSQ_GLOBAL]
 #define DSQ_LOCAL scx_enums[GAMER_SCX_DSQ_LOCAL]
@@ -690,9 +694,17 @@ static __always_inline u32 node_of(s32 cpu)
 	return cpu_node[bounded(cpu, GAMER_MAX_CPUS)];
 }
 
+/*
+ * May p be put on cpu's local queue now? Not where its mask forbids, and not
+ * off its own CPU while migration is disabled: the mask may not show that yet
+ * (it narrows only when p is switched out), and 6.12-6.14 end the scheduler
+ * for such a move.
+ */
 static __always_inline bool may_run_on(struct task_struct *p, s32 cpu)
 {
 	if (!bpf_ksym_exists(bpf_cpumask_test_cpu))
+		return false;
+	if (p->migration_disabled && cpu != gamer_task_cpu(p))
 		return false;
 	return bpf_cpumask_test_cpu(cpu, p->cpus_ptr);
 }
@@ -864,9 +876,6 @@ static __always_inline s32 pick_victim(struct task_struct *p, u64 vdl, u64 now, 
 
 		if (cpu < 0 || (u32)cpu >= n || (i && cpu == cand[0]) || (i == 2 && cpu == cand[1]))
 			continue;
-		/* A task that cannot migrate now may only be put on its own CPU. */
-		if (cpu != prev && p->migration_disabled)
-			continue;
 		if (!may_run_on(p, cpu))
 			continue;
 		cr = bpf_map_lookup_percpu_elem(&cpu_runs, &zero, cpu);
@@ -946,7 +955,19 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 	if (wakeup && tc->t.preempt) {
 		cpu = pick_victim(p, tc->vdl, bpf_ktime_get_ns(), tc->wake_sync);
 		if (cpu >= 0) {
-			gamer_dsq_insert(p, DSQ_LOCAL_ON | (u64)cpu, slice, enq_flags | ENQ_PREEMPT);
+			/*
+			 * A preempting insertion goes to the head of the local
+			 * queue: behind what already waits there (per-CPU
+			 * kthreads, idle picks) p goes to the tail instead, and
+			 * a kick ends the running task's slice.
+			 */
+			if (gamer_dsq_nr_queued(DSQ_LOCAL_ON | (u64)cpu)) {
+				gamer_dsq_insert(p, DSQ_LOCAL_ON | (u64)cpu, slice, enq_flags);
+				gamer_kick_cpu(cpu, KICK_PREEMPT);
+			} else {
+				gamer_dsq_insert(p, DSQ_LOCAL_ON | (u64)cpu, slice,
+						 enq_flags | ENQ_PREEMPT);
+			}
 			tc->queued = 0;
 			count(tc->slot, GAMER_CNT_PREEMPTIONS);
 			return;

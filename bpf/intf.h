@@ -57,6 +57,7 @@ enum gamer_compat {
 	X(ENQ_REENQ, "scx_enq_flags", "SCX_ENQ_REENQ")       \
 	X(WAKE_SYNC, "scx_wake_flags", "SCX_WAKE_SYNC")      \
 	X(KICK_IDLE, "scx_kick_flags", "SCX_KICK_IDLE")      \
+	X(KICK_PREEMPT, "scx_kick_flags", "SCX_KICK_PREEMPT") \
 	X(TASK_QUEUED, "scx_ent_flags", "SCX_TASK_QUEUED")   \
 	X(DSQ_GLOBAL, "scx_dsq_id_flags", "SCX_DSQ_GLOBAL")  \
 	X(DSQ_LOCAL, "scx_dsq_id_flags", "SCX_DSQ_LOCAL")    \

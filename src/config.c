@@ -563,6 +563,14 @@ static struct node *load_tree(struct ctx *c, const char *buf, size_t len, bool *
 		cerr(c, line, col, "NUL byte in the file (it must be UTF-8 text)");
 		return NULL;
 	}
+	/*
+	 * A UTF-8 byte-order mark (some editors write one): YAML allows it, but
+	 * libyaml skips it only while detecting the encoding, which we fix.
+	 */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		buf += 3;
+		len -= 3;
+	}
 	if (!yaml_parser_initialize(&p)) {
 		oom(c);
 		return NULL;
@@ -2212,8 +2220,8 @@ out:
 	closedir(dp);
 }
 
-int config_load(const struct config_paths *paths, bool require_secure, struct config_set *out,
-		struct diags *d)
+int config_load_files(const struct config_paths *paths, bool require_secure,
+		      struct config_set *out, struct diags *d)
 {
 	size_t errors = d->errors;
 	struct id_list admin = { 0 };
@@ -2223,6 +2231,15 @@ int config_load(const struct config_paths *paths, bool require_secure, struct co
 	load_dir(out, paths->admin_profiles, require_secure, NULL, &admin, d);
 	load_dir(out, paths->shipped_profiles, require_secure, &admin, NULL, d);
 	id_list_free(&admin);
+	return d->errors == errors ? 0 : -1;
+}
+
+int config_load(const struct config_paths *paths, bool require_secure, struct config_set *out,
+		struct diags *d)
+{
+	size_t errors = d->errors;
+
+	config_load_files(paths, require_secure, out, d);
 	config_resolve(out, d);
 	return d->errors == errors ? 0 : -1;
 }

@@ -24,10 +24,18 @@
 #define INHERIT_MAX_DEPTH 64
 /*
  * Events handled per wake-up of the poll loop: a burst of execs (a build)
- * must not keep signals and inotify waiting. The ring stays readable, so the
- * loop comes straight back for the rest.
+ * must not keep signals and inotify waiting. The ring is emptied into a queue
+ * of our own at once (a copy per record) and the queue worked off
+ * EVENT_BUDGET records at a time; the loop polls without waiting while it is
+ * not empty. (Stopping libbpf's walk by returning an error from the callback
+ * would lose that record: libbpf has consumed it already; libbpf 1.4 has no
+ * ring_buffer__consume_n.) A queue full to PENDING_MAX - more than a full
+ * ring holds - counts what does not fit as lost and rescans /proc.
  */
 #define EVENT_BUDGET 256
+#define PENDING_MAX 8192
+/* Consecutive failures to read the ring after which the daemon gives up. */
+#define RING_ERRORS_MAX 8
 
 struct detect {
 	struct sched *s;
@@ -38,7 +46,10 @@ struct detect {
 	const struct applied *a;
 	uint64_t lost_seen;
 	bool need_steam; /* some profile or exclude entry has steam_app_id */
-	unsigned int budget; /* events left in this round of the poll loop */
+	struct gamer_proc_event *pending; /* PENDING_MAX records, a ring */
+	size_t head, n_pending;
+	uint64_t overflow; /* records that did not fit in pending */
+	unsigned int ring_errors; /* consecutive failed reads */
 	bool dirty; /* the class maps changed: bump class_gen */
 	struct detect_stats st;
 };
@@ -359,17 +370,27 @@ static void decide_thread(struct detect *d, uint32_t tid, uint32_t tgid, const c
 	put_thread(d, tid, profile_of_slot(d, pc.slot), pc.slot, comm);
 }
 
-static int handle_event(void *ctx, void *data, size_t size)
+/* libbpf's callback: queue the record. */
+static int queue_event(void *ctx, void *data, size_t size)
 {
 	struct detect *d = ctx;
-	const struct gamer_proc_event *e = data;
+
+	if (size < sizeof(struct gamer_proc_event))
+		return 0;
+	if (d->n_pending == PENDING_MAX) {
+		d->overflow++;
+		return 0;
+	}
+	memcpy(&d->pending[(d->head + d->n_pending) % PENDING_MAX], data,
+	       sizeof(struct gamer_proc_event));
+	d->n_pending++;
+	return 0;
+}
+
+static void handle_event(struct detect *d, const struct gamer_proc_event *e)
+{
 	char comm[GAMER_COMM_LEN + 1];
 
-	if (size < sizeof(*e))
-		return 0;
-	if (!d->budget)
-		return -EAGAIN; /* stop; this record is handled next time */
-	d->budget--;
 	memcpy(comm, e->comm, GAMER_COMM_LEN);
 	comm[GAMER_COMM_LEN] = '\0';
 	d->st.events++;
@@ -394,7 +415,6 @@ static int handle_event(void *ctx, void *data, size_t size)
 		log_debug("pid %u (%s) exited; its classes are gone", e->tgid, comm);
 		break;
 	}
-	return 0;
 }
 
 struct detect *detect_new(struct sched *s, const char *proc_root)
@@ -410,9 +430,16 @@ struct detect *detect_new(struct sched *s, const char *proc_root)
 	d->proc_fd = bpf_map__fd(s->skel->maps.proc_class);
 	d->task_fd = bpf_map__fd(s->skel->maps.task_class);
 	d->gen_fd = bpf_map__fd(s->skel->maps.class_gen);
-	d->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.proc_events), handle_event, d, NULL);
+	d->pending = calloc(PENDING_MAX, sizeof(*d->pending));
+	if (!d->pending) {
+		log_error("out of memory");
+		free(d);
+		return NULL;
+	}
+	d->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.proc_events), queue_event, d, NULL);
 	if (!d->rb) {
 		log_error("failed to open the proc_events ring buffer: %s", strerror(errno));
+		free(d->pending);
 		free(d);
 		return NULL;
 	}
@@ -425,6 +452,7 @@ void detect_free(struct detect *d)
 	if (!d)
 		return;
 	ring_buffer__free(d->rb);
+	free(d->pending);
 	free(d);
 }
 
@@ -451,26 +479,50 @@ int detect_fd(const struct detect *d)
 	return ring_buffer__epoll_fd(d->rb);
 }
 
-void detect_handle_events(struct detect *d)
+bool detect_pending(const struct detect *d)
 {
-	uint64_t lost;
+	return d->n_pending > 0;
+}
+
+int detect_handle_events(struct detect *d)
+{
+	uint64_t lost, missed;
+	unsigned int i;
 	int n;
 
-	d->budget = EVENT_BUDGET;
 	n = ring_buffer__consume(d->rb);
-	if (n < 0 && n != -EAGAIN)
+	if (n < 0) {
 		log_warn("failed to read process events: %s", strerror(-n));
+		if (++d->ring_errors >= RING_ERRORS_MAX) {
+			log_error("reading process events failed %u times in a row; giving up",
+				  d->ring_errors);
+			return -1;
+		}
+	} else {
+		d->ring_errors = 0;
+	}
 	lost = __atomic_load_n(&d->s->skel->bss->proc_events_lost, __ATOMIC_RELAXED);
-	if (lost != d->lost_seen) {
-		log_warn("%llu process event(s) did not fit in the ring buffer; rescanning /proc",
-			 (unsigned long long)(lost - d->lost_seen));
-		d->st.lost += lost - d->lost_seen;
+	missed = (lost - d->lost_seen) + d->overflow;
+	if (missed) {
+		log_warn("%llu process event(s) did not fit in the ring buffer or the daemon's "
+			 "queue; rescanning /proc",
+			 (unsigned long long)missed);
+		d->st.lost += missed;
 		d->lost_seen = lost;
+		d->overflow = 0;
+		/* The rescan sees what the queued records would tell, and more. */
+		d->head = d->n_pending = 0;
 		detect_rescan(d, "events were lost");
-		return;
+		return 0;
+	}
+	for (i = 0; i < EVENT_BUDGET && d->n_pending; i++) {
+		handle_event(d, &d->pending[d->head]);
+		d->head = (d->head + 1) % PENDING_MAX;
+		d->n_pending--;
 	}
 	if (d->dirty)
 		bump_gen(d);
+	return 0;
 }
 
 /* ---- rescan ------------------------------------------------------------------ */

@@ -39,8 +39,13 @@ void detect_free(struct detect *d);
 void detect_set_config(struct detect *d, const struct config_set *c, const struct applied *a);
 /* fd that becomes readable when events are waiting. */
 int detect_fd(const struct detect *d);
-/* Handle waiting events (and a rescan if some were lost). */
-void detect_handle_events(struct detect *d);
+/*
+ * Read waiting events and handle some of them (a rescan if some were lost);
+ * -1 once the ring cannot be read any more. While detect_pending() is true,
+ * events are queued that no poll() wake-up announces: call again.
+ */
+int detect_handle_events(struct detect *d);
+bool detect_pending(const struct detect *d);
 /* Decide every process again from /proc and make the maps agree. */
 void detect_rescan(struct detect *d, const char *why);
 const struct detect_stats *detect_stats(const struct detect *d);

@@ -235,6 +235,14 @@ struct config_set {
  */
 int config_load(const struct config_paths *paths, bool require_secure,
 		struct config_set *out, struct diags *d);
+/*
+ * config_load() without its config_resolve(): every file parsed, d holding
+ * only what the files themselves got wrong, and `extends` not looked at yet
+ * (the daemon puts back the last good version of a file that failed before
+ * resolving the set).
+ */
+int config_load_files(const struct config_paths *paths, bool require_secure,
+		      struct config_set *out, struct diags *d);
 
 /*
  * The layering step of config_load() on its own, for callers that swapped a

@@ -145,6 +145,20 @@ static int parse_count(const char *arg, long *out)
 	return 0;
 }
 
+/*
+ * A directory option as given, without trailing slashes ("/" stays): paths
+ * are built as DIR/NAME and compared with the paths inotify reports, so
+ * "etc/" and "etc//" must mean "etc".
+ */
+static const char *dir_arg(char *arg)
+{
+	size_t n = strlen(arg);
+
+	while (n > 1 && arg[n - 1] == '/')
+		arg[--n] = '\0';
+	return arg;
+}
+
 int main(int argc, char **argv)
 {
 	struct run_opts run = {
@@ -175,16 +189,16 @@ int main(int argc, char **argv)
 			run.log_level_forced = true;
 			break;
 		case OPT_CONFIG_DIR:
-			run.paths.config_dir = optarg;
+			run.paths.config_dir = dir_arg(optarg);
 			break;
 		case OPT_PROFILE_DIR:
-			run.paths.profile_dir = optarg;
+			run.paths.profile_dir = dir_arg(optarg);
 			break;
 		case OPT_PIN_DIR:
-			run.paths.pin_dir = optarg;
+			run.paths.pin_dir = dir_arg(optarg);
 			break;
 		case OPT_RUN_DIR:
-			run.paths.run_dir = optarg;
+			run.paths.run_dir = dir_arg(optarg);
 			break;
 		case OPT_NO_ATTACH:
 			run.no_attach = true;

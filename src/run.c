@@ -269,13 +269,14 @@ static void publish_state(struct daemon *d)
 	diags_free(&pending);
 }
 
-/* Resolve extends, push the result, and tell `status`. */
-static void resolve_and_apply(struct daemon *d, const char *what)
+/* Resolve extends, push the result, and tell `status`; -1 on extends errors. */
+static int resolve_and_apply(struct daemon *d, const char *what)
 {
 	struct apply_stats st;
 	struct diags dg = { 0 };
+	int ret;
 
-	config_resolve(&d->cfg, &dg);
+	ret = config_resolve(&d->cfg, &dg);
 	diags_print(&dg, stderr);
 	diags_free(&d->resolve_errors);
 	copy_errors(&d->resolve_errors, &dg, NULL);
@@ -283,17 +284,31 @@ static void resolve_and_apply(struct daemon *d, const char *what)
 
 	if (!d->opts->log_level_forced)
 		log_max_level = d->cfg.daemon.log_level;
-	apply_config(&d->applied, &d->maps, &d->cfg, &st);
-	d->generation++;
+	if (apply_config(&d->applied, &d->maps, &d->cfg, &st)) {
+		/* Said in the log, what and why; `status` must say it too. */
+		diags_add(&d->resolve_errors, DIAG_ERROR, d->config_file, 0, 0,
+			  "the scheduler holds only part of the configuration (%u value(s) "
+			  "written): the log says what did not fit",
+			  st.written);
+		log_error("configuration %s only in part: %zu profile(s); %u value(s) written, "
+			  "%u removed, %u unchanged",
+			  what, d->cfg.n_profiles, st.written, st.removed, st.unchanged);
+		ret = -1;
+	} else {
+		/* Counts the (re)loads the scheduler took whole. */
+		d->generation++;
+		log_info("configuration %s: %zu profile(s); %u value(s) written, %u removed, "
+			 "%u unchanged",
+			 what, d->cfg.n_profiles, st.written, st.removed, st.unchanged);
+	}
 	d->reloaded = time(NULL);
-	log_info("configuration %s: %zu profile(s); %u value(s) written, %u removed, %u unchanged",
-		 what, d->cfg.n_profiles, st.written, st.removed, st.unchanged);
 	/* Profiles added, edited or removed: decide the running processes again. */
 	if (d->det) {
 		detect_set_config(d->det, &d->cfg, &d->applied);
 		detect_rescan(d->det, "configuration changed");
 	}
 	publish_state(d);
+	return ret;
 }
 
 /* Load (or reload) every file and push the result. 0 when all files were valid. */
@@ -305,26 +320,28 @@ static int load_and_apply(struct daemon *d, bool first)
 		.shipped_profiles = d->opts->paths.profile_dir,
 	};
 	struct config_set next;
-	struct diags dg = { 0 }, none = { 0 };
+	struct diags dg = { 0 };
 	int ret;
 
-	ret = config_load(&cp, true, &next, &dg);
+	/*
+	 * Files first, then the set: a file that fails gets its last good
+	 * version back before `extends` is resolved, once, by
+	 * resolve_and_apply(), so a profile extending a broken base uses the
+	 * base's last good version, and one whose base is gone is reported
+	 * there for as long as it is left out.
+	 */
+	ret = config_load_files(&cp, true, &next, &dg);
 	if (!first)
 		keep_last_good(&next, &d->cfg, &dg);
-	/*
-	 * config_load() resolved the set too; resolve_and_apply() resolves and
-	 * reports it again, so only the parse errors are kept from here.
-	 */
-	config_resolve(&next, &none);
 	diags_free(&d->parse_errors);
-	copy_errors(&d->parse_errors, &dg, &none);
+	copy_errors(&d->parse_errors, &dg, NULL);
 	diags_print(&d->parse_errors, stderr);
-	diags_free(&none);
 	diags_free(&dg);
 
 	config_set_free(&d->cfg);
 	d->cfg = next;
-	resolve_and_apply(d, first ? "loaded" : "reloaded");
+	if (resolve_and_apply(d, first ? "loaded" : "reloaded"))
+		ret = -1;
 	return ret;
 }
 
@@ -712,8 +729,8 @@ int cmd_run(const struct run_opts *opts)
 	struct daemon d = { .opts = opts, .inotify_fd = -1 };
 	struct pollfd pfd[PFD_COUNT];
 	sigset_t sigs;
-	int sfd = -1, tfd = -1, ret = EXIT_FAIL;
-	bool stop = false, requested = false;
+	int sfd = -1, tfd = -1, lock_fd, ret = EXIT_FAIL;
+	bool stop = false, requested = false, detect_failed = false;
 
 	if (!opts->no_attach && sched_preflight())
 		return EXIT_FAIL;
@@ -722,12 +739,21 @@ int cmd_run(const struct run_opts *opts)
 			  (unsigned int)geteuid());
 		return EXIT_FAIL;
 	}
-	if (block_signals(&sigs))
+	/*
+	 * A closed stdout or stderr (a pipe whose reader went away) must not
+	 * end the daemon in the middle of a write: the write fails instead.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	/* Before anything that touches the pins or the state files. */
+	lock_fd = state_lock(opts->paths.run_dir);
+	if (lock_fd < 0)
 		return EXIT_FAIL;
+	if (block_signals(&sigs))
+		goto out_lock;
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		log_error("failed to create a signalfd: %s", strerror(errno));
-		return EXIT_FAIL;
+		goto out_lock;
 	}
 	if (sched_load(&d.s, !opts->no_attach))
 		goto out_sfd;
@@ -757,7 +783,8 @@ int cmd_run(const struct run_opts *opts)
 	pfd[PFD_TEST_TIMER] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 
 	while (!stop) {
-		if (poll(pfd, PFD_COUNT, -1) < 0) {
+		/* Queued process events are worked off between other events. */
+		if (poll(pfd, PFD_COUNT, detect_pending(d.det) ? 0 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("failed to poll: %s", strerror(errno));
@@ -785,8 +812,12 @@ int cmd_run(const struct run_opts *opts)
 			if (d.s.exited)
 				stop = true;
 		}
-		if (pfd[PFD_PROC].revents & POLLIN)
-			detect_handle_events(d.det);
+		if (((pfd[PFD_PROC].revents & POLLIN) || detect_pending(d.det)) &&
+		    detect_handle_events(d.det)) {
+			/* Detection failed for good: end with an error, for a restart. */
+			detect_failed = requested = true;
+			stop = true;
+		}
 		if (pfd[PFD_INOTIFY].revents & POLLIN)
 			handle_inotify(&d);
 		if (pfd[PFD_TEST_TIMER].revents & POLLIN) {
@@ -806,7 +837,18 @@ int cmd_run(const struct run_opts *opts)
 		sched_detach(&d.s);
 		ret = report_exit(&d.s, requested);
 	}
+	if (detect_failed)
+		ret = EXIT_FAIL;
 out_sched:
+	if (d.det) {
+		const struct detect_stats *ds = detect_stats(d.det);
+
+		log_info("detection: %llu process events (%llu execs), %llu lost, %llu rescans, "
+			 "%llu matches",
+			 (unsigned long long)ds->events, (unsigned long long)ds->execs,
+			 (unsigned long long)ds->lost, (unsigned long long)ds->rescans,
+			 (unsigned long long)ds->matched);
+	}
 	detect_free(d.det);
 	watch_cleanup();
 	unpin_maps(&d);
@@ -820,5 +862,7 @@ out_sched:
 		close(tfd);
 out_sfd:
 	close(sfd);
+out_lock:
+	close(lock_fd);
 	return ret;
 }

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,6 +109,54 @@ int state_write_pid(const char *run_dir)
 	return write_atomic(run_dir, "scx_gamer.pid", fill_pid, NULL);
 }
 
+/*
+ * The lock is RUNDIR/lock, held with flock() for the daemon's life. Removed
+ * at exit, so a daemon that opened the file just before its holder removed
+ * it would lock a file nobody else sees: after locking, check that the path
+ * still names the file locked, and start over if not.
+ */
+int state_lock(const char *run_dir)
+{
+	char path[PATH_MAX];
+	struct stat held, named;
+	int fd, pid, tries;
+
+	if (mkdir(run_dir, 0755) && errno != EEXIST) {
+		log_error("failed to create %s: %s", run_dir, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/lock", run_dir);
+	for (tries = 0; tries < 16; tries++) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0) {
+			log_error("failed to open %s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB)) {
+			int err = errno;
+
+			close(fd);
+			if (err != EWOULDBLOCK) {
+				log_error("failed to lock %s: %s", path, strerror(err));
+				return -1;
+			}
+			pid = state_daemon_pid(run_dir);
+			if (pid > 0)
+				log_error("another scx_gamer daemon (pid %d) is running with run "
+					  "directory %s", pid, run_dir);
+			else
+				log_error("another scx_gamer daemon holds %s", path);
+			return -1;
+		}
+		if (!fstat(fd, &held) && !stat(path, &named) && held.st_dev == named.st_dev &&
+		    held.st_ino == named.st_ino)
+			return fd;
+		close(fd);
+	}
+	log_error("failed to lock %s: it keeps being replaced", path);
+	return -1;
+}
+
 void state_remove(const char *run_dir)
 {
 	char path[PATH_MAX];
@@ -114,6 +164,9 @@ void state_remove(const char *run_dir)
 	snprintf(path, sizeof(path), "%s/status", run_dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/scx_gamer.pid", run_dir);
+	unlink(path);
+	/* Still held by the caller: the next daemon's lock is a new file. */
+	snprintf(path, sizeof(path), "%s/lock", run_dir);
 	unlink(path);
 	rmdir(run_dir);
 }

@@ -2,7 +2,7 @@
 /*
  * The running daemon's state file (RUNDIR/status) and pid file
  * (RUNDIR/scx_gamer.pid): what `status` and `reload` need that does not live
- * in the kernel. Written atomically (temp + rename) after every (re)load.
+ * in the kernel; RUNDIR/lock keeps a second daemon out. Written atomically (temp + rename) after every (re)load.
  *
  * status holds one record per line, fields separated by tabs:
  *   pid N | mode attached|no-attach | generation N | reloaded UNIXTIME
@@ -26,6 +26,12 @@ struct daemon_state {
 	const struct diags *pending; /* errors of files that currently fail */
 };
 
+/*
+ * Make this process the only daemon using run_dir (its pins and state files):
+ * an fd to keep open until after state_remove(), or -1, logged (another
+ * daemon holds it: which one).
+ */
+int state_lock(const char *run_dir);
 int state_write(const char *run_dir, const struct daemon_state *st);
 int state_write_pid(const char *run_dir);
 void state_remove(const char *run_dir);

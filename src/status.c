@@ -256,7 +256,8 @@ static void print_text(bool have_sysfs, const char *state, const char *ops, cons
 	for (i = 0; i < sf->n_hidden; i++)
 		printf("  %-20s %s (hidden by %s)\n", sf->hidden[i][0], sf->hidden[i][1],
 		       sf->hidden[i][2]);
-	printf("errors:%s\n", sf->n_errors ? " (the last good version of each file stays live)"
+	printf("errors:%s\n", sf->n_errors ? " (a file that fails keeps its last good version live;"
+					     " a profile whose extends fails is left out)"
 					   : " none");
 	for (i = 0; i < sf->n_errors; i++)
 		printf("  %s\n", sf->errors[i]);

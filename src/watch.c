@@ -200,14 +200,17 @@ static int handle_event(const struct inotify_event *ev,
 
 			/*
 			 * A plain IN_CREATE is followed by IN_CLOSE_WRITE; only a
-			 * created symlink or directory is complete already.
+			 * created symlink or directory, or a hard link to a file
+			 * that exists already (ln, cp -l), is complete at once.
 			 */
 			if ((ev->mask & IN_CREATE) && !(ev->mask & IN_ISDIR)) {
 				char p[PATH_MAX];
 				struct stat st;
 
 				snprintf(p, sizeof(p), "%s/%s", dirs[i], ev->name);
-				if (lstat(p, &st) || !S_ISLNK(st.st_mode))
+				if (lstat(p, &st))
+					continue;
+				if (!S_ISLNK(st.st_mode) && !(S_ISREG(st.st_mode) && st.st_nlink > 1))
 					continue;
 			}
 			cb(ctx, &c);

@@ -598,6 +598,12 @@ static void test_yaml_level(void)
 		  "a NUL byte is an error at its position");
 	d_err("schema: 1\nlog_level: \"\x01\"\n", 2, 13, "control characters", NULL,
 	      "a control character is an error");
+	tap_ok(d_ok("\xef\xbb\xbfschema: 1\nlog_level: info\n", NULL),
+	       "a UTF-8 byte-order mark at the start is allowed, as YAML allows it");
+	d_err("\xef\xbb\xbfschema: 1\nlog_level: 5\n", 2, 12, "log_level", NULL,
+	      "... and errors after it keep their line and column");
+	d_err("schema: 1\n\xef\xbb\xbflog_level: info\n", 2, 2, "YAML syntax error", NULL,
+	      "a byte-order mark elsewhere is not skipped");
 
 	big = malloc(CONFIG_MAX_FILE_SIZE + 2);
 	if (!big) {

@@ -92,6 +92,12 @@ profile 9ms >"$T/elsewhere/mine.yaml" && mv "$T/elsewhere/mine.yaml" "$etc/profi
 settle mine 9ms
 check "a profile moved in from elsewhere" [ "$(slice_of mine)" = 9ms ]
 
+profile 15ms >"$T/elsewhere/hard.yaml"
+ln "$T/elsewhere/hard.yaml" "$etc/profiles/hard.yaml"
+settle hard 15ms
+check "a hard link to a profile (only IN_CREATE, no IN_CLOSE_WRITE)" [ "$(slice_of hard)" = 15ms ]
+rm "$etc/profiles/hard.yaml"
+
 profile 11ms >"$T/elsewhere/linked-a.yaml"
 profile 12ms >"$T/elsewhere/linked-b.yaml"
 ln -s "$T/elsewhere/linked-a.yaml" "$etc/profiles/linked.yaml"
@@ -142,6 +148,68 @@ rm "$etc/profiles/mine.yaml"
 settle mine ""
 check "a deleted profile is removed from the kernel" [ -z "$(slice_of mine)" ]
 
+# A base profile broken, then deleted, under a profile that extends it: the
+# child keeps working on the base's last good version, a new edit of the child
+# applies, and a child left out for want of its base is an error in status.
+key_of() { sg show "$1" 2>/dev/null | awk -v k="$2" '$1 == k { print $2 }'; }
+base() { printf 'schema: 1\nmatch:\n  - comm: basegame\ntunables:\n  slice: %s\n' "$1"; }
+child() {
+	printf 'schema: 1\nextends: base\nmatch:\n  - comm: childgame\ntunables:\n  boost:\n    max: %s\n' "$1"
+}
+base 21ms >"$etc/profiles/base.yaml"
+child 3 >"$etc/profiles/child.yaml"
+settle child 21ms
+check "(setup) the child takes its slice from its base" [ "$(slice_of child)" = 21ms ]
+e=$(errors)
+base 5 >"$etc/profiles/base.yaml"
+i=0
+while [ "$(errors)" -le "$e" ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "a broken base keeps its last good version" [ "$(slice_of base)" = 21ms ]
+child 4 >"$etc/profiles/child.yaml"
+i=0
+while [ "$(key_of child boost.max)" != 4 ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "a valid edit of its child applies, on the base's last good version" \
+	[ "$(key_of child boost.max)/$(slice_of child)" = 4/21ms ]
+sg reload >/dev/null
+sleep 1
+check "... and stays after a full reload (not the child's old version)" \
+	[ "$(key_of child boost.max)/$(slice_of child)" = 4/21ms ]
+run sg status
+check "status names the broken base" contains "$out" "$etc/profiles/base.yaml:5:10: error: "
+check "... and no error of the child's" sh -c '! printf "%s\n" "$1" | grep -q "child.yaml:[0-9]"' _ "$out"
+rm "$etc/profiles/base.yaml"
+settle child ""
+check "a deleted base takes its child out of the kernel" [ -z "$(slice_of child)" ]
+run sg status
+check "... and status says so, at the child's extends" \
+	contains "$out" "$etc/profiles/child.yaml:2:1: error: extends: unknown profile 'base'"
+sg reload >/dev/null
+sleep 1
+run sg status
+check "... still after a full reload" contains "$out" "child.yaml:2:1: error: extends: unknown profile 'base'"
+base 22ms >"$etc/profiles/base.yaml"
+settle child 22ms
+check "the base back: the child is back" [ "$(slice_of child)" = 22ms ]
+run sg status
+check "... and the error is gone" contains "$out" "errors: none"
+rm "$etc/profiles/base.yaml" "$etc/profiles/child.yaml"
+settle child ""
+
+# A second daemon on the same run directory refuses to start and touches nothing.
+run timeout 20 "$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run" --config-dir "$etc" --profile-dir "$shipped" --no-attach run
+check "a second daemon fails (exit 1)" [ "$rc" -eq 1 ]
+check "... naming the one running" contains "$out" "another scx_gamer daemon (pid $pid) is running"
+check "... and leaves its pins" [ -e "$pin/profile_info" ]
+check "... its pid file" [ "$(cat "$T/run/scx_gamer.pid" 2>/dev/null)" = "$pid" ]
+check "... and its status file" [ -e "$T/run/status" ]
+check "... and it still answers" [ "$(slice_of defaults)" = 8ms ]
+
 # `scx_gamer reload` (SIGHUP to the daemon) reads everything again.
 before=$(grep -c "configuration reloaded" "$log")
 run sg reload
@@ -158,6 +226,7 @@ wait "$pid" && rc=0 || rc=$?
 pid=
 check "SIGTERM: exit status 0" [ "$rc" -eq 0 ]
 check "the pins are removed on exit" [ ! -e "$pin" ]
+check "... and the run directory, lock and all" [ ! -e "$T/run" ]
 run sg status
 check "status after exit: daemon not running" contains "$out" "daemon: not running"
 run sg reload
@@ -185,6 +254,33 @@ check "and ends up with every profile written meanwhile" [ "$(slice_of many12)" 
 check "and with the daemon file written meanwhile" [ "$(slice_of defaults)" = 9ms ]
 kill -TERM "$pid"
 wait "$pid"
+pid=
+
+# Directories given with trailing slashes, as shell completion writes them;
+# the daemon's output goes to a pipe whose reader has gone.
+pin=/sys/fs/bpf/scx_gamer_test_$$_slash
+log=$T/daemon3.log
+"$SCX_GAMER" --pin-dir "$pin/" --run-dir "$T/run3/" --config-dir "$etc//" --profile-dir "$shipped/" \
+	--no-attach run 2>&1 | { read -r first; echo "$first" >"$log"; } &
+i=0
+while [ ! -e "$pin/profile_info" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+pid=$(cat "$T/run3/scx_gamer.pid" 2>/dev/null)
+check "(setup) a daemon with slash-ended directories starts" [ -n "$pid" ]
+daemon_conf 10ms >"$etc/scx_gamer.yaml"
+sg() { "$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run3" --config-dir "$etc" --profile-dir "$shipped" "$@"; }
+settle defaults 10ms
+check "--config-dir DIR/: an edit is still picked up" [ "$(slice_of defaults)" = 10ms ]
+check "logging into a closed pipe does not kill the daemon" kill -0 "$pid"
+kill -TERM "$pid"
+i=0
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "... which still ends cleanly on SIGTERM" [ ! -e "$pin" ]
 pid=
 
 done_testing

@@ -24,7 +24,10 @@ log=$T/daemon.log
 mkdir -p "$etc/profiles" "$shipped"
 pid=
 
+wpid=
 cleanup() {
+	# A watch left running by a failed check.
+	[ -n "$wpid" ] && kill "$wpid" 2>/dev/null
 	if [ -n "$pid" ]; then
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
@@ -91,11 +94,12 @@ wait_listed() {
 	done
 }
 
-# Wait (5 s at most) until file $1 has at least $2 lines.
-# Until file $1 has $2 lines (30 s at most: a loaded machine, distcheck).
+# Until file $1 has $2 lines (30 s at most: a loaded machine, distcheck). A
+# file not there yet (its writer not started yet) has none.
+lines_of() { if [ -e "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 wait_lines() {
 	i=0
-	while [ "$(wc -l <"$1")" -lt "$2" ] && [ $i -lt 300 ]; do
+	while [ "$(lines_of "$1")" -lt "$2" ] && [ $i -lt 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
