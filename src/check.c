@@ -6,6 +6,11 @@
  * it would load: scx_gamer.yaml as the daemon file, anything else as the
  * profile named by its stem, layered over the installed configuration (so
  * `extends` resolves against the installed profiles).
+ *
+ * The daemon refuses a file (or the directory holding it) that someone other
+ * than root could change; `check` says so too, for the installed files and
+ * for a FILE that is where the daemon reads files. A FILE elsewhere is a
+ * draft: its ownership is not the daemon's business until it is installed.
  */
 #include "config.h"
 
@@ -52,6 +57,26 @@ static bool is_daemon_file(const char *path)
 	return strcmp(base ? base + 1 : path, "scx_gamer.yaml") == 0;
 }
 
+/* Is path's directory (after symlinks) dir (after symlinks)? */
+static bool in_dir(const char *path, const char *dir)
+{
+	char rp[PATH_MAX], rd[PATH_MAX], *slash;
+
+	if (!realpath(path, rp) || !realpath(dir, rd))
+		return false;
+	slash = strrchr(rp, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	return strcmp(rp[0] ? rp : "/", rd) == 0;
+}
+
+/* A file the daemon would read: it checks who can change it. */
+static bool installed(const struct paths *p, const char *admin, const char *path)
+{
+	return in_dir(path, p->config_dir) || in_dir(path, admin) || in_dir(path, p->profile_dir);
+}
+
 /* Replace or add profile p in c (ownership moves). */
 static int put_profile(struct config_set *c, struct profile *p)
 {
@@ -81,17 +106,16 @@ int cmd_check(const struct paths *paths, char **files, int n_files)
 
 	installed_paths(paths, &cp, file, admin);
 	if (n_files == 0) {
-		ret = config_load(&cp, false, &c, &d);
+		ret = config_load(&cp, true, &c, &d);
 		goto out;
 	}
 
 	/* The installed files only give context here; their own problems are not asked about. */
-	config_load(&cp, false, &c, &ignored);
+	config_load(&cp, true, &c, &ignored);
 	diags_free(&ignored);
 	for (i = 0; i < n_files; i++) {
-		fd = open(files[i], O_RDONLY | O_CLOEXEC);
+		fd = config_open_file(files[i], installed(paths, admin, files[i]), &d);
 		if (fd < 0) {
-			diags_add(&d, DIAG_ERROR, files[i], 0, 0, "cannot open: %s", strerror(errno));
 			ret = -1;
 			continue;
 		}

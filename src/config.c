@@ -1907,16 +1907,77 @@ static bool secure_fd(int fd, const char *path, const char *what, struct diags *
 		return false;
 	}
 	if (st.st_uid != 0) {
-		diags_add(d, DIAG_ERROR, path, 0, 0, "refusing this %s: owned by uid %u, not root",
+		diags_add(d, DIAG_ERROR, path, 0, 0, "the daemon refuses this %s: owned by uid %u, not root",
 			  what, (unsigned int)st.st_uid);
 		ok = false;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		diags_add(d, DIAG_ERROR, path, 0, 0,
-			  "refusing this %s: writable by group or others (mode %04o)", what,
+			  "the daemon refuses this %s: writable by group or others (mode %04o)", what,
 			  (unsigned int)(st.st_mode & 07777));
 		ok = false;
 	}
+	return ok;
+}
+
+/*
+ * The directory that holds the opened file fd (after symlinks: where the file
+ * really is), checked like the file: whoever can write there can replace the
+ * file (scx_gamer.yaml's directory, a symlinked profile's target directory).
+ */
+static bool secure_parent(int fd, struct diags *d)
+{
+	char link[64], real[PATH_MAX], *slash;
+	ssize_t n;
+	bool ok;
+	int dfd;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, real, sizeof(real) - 1);
+	if (n <= 0) {
+		diags_add(d, DIAG_ERROR, link, 0, 0, "failed to find where the file is: %s",
+			  n < 0 ? strerror(errno) : "empty link");
+		return false;
+	}
+	real[n] = '\0';
+	slash = strrchr(real, '/');
+	if (!slash)
+		return true;
+	if (slash == real)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	dfd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		diags_add(d, DIAG_ERROR, real, 0, 0, "failed to open the directory: %s",
+			  strerror(errno));
+		return false;
+	}
+	ok = secure_fd(dfd, real, "directory", d);
+	close(dfd);
+	return ok;
+}
+
+/* The directory named by path's dirname, if it exists, checked like a file. */
+static bool secure_dir_of(const char *path, struct diags *d)
+{
+	char dir[PATH_MAX], *slash;
+	bool ok;
+	int dfd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT; /* nothing there to read, nothing to plant */
+	ok = secure_fd(dfd, dir, "directory", d);
+	close(dfd);
 	return ok;
 }
 
@@ -1949,7 +2010,7 @@ static int open_config(const char *path, bool secure, struct diags *d, bool miss
 		diags_add(d, DIAG_ERROR, path, 0, 0, "not a regular file");
 		goto fail;
 	}
-	if (secure && !secure_fd(fd, path, "file", d))
+	if (secure && (!secure_fd(fd, path, "file", d) || !secure_parent(fd, d)))
 		goto fail;
 	return fd;
 fail:
@@ -2094,7 +2155,7 @@ static void load_profile_file(struct config_set *set, int dfd, const char *dir,
 	}
 	if (!S_ISREG(st.st_mode))
 		goto out;
-	if (secure && !secure_fd(fd, path, "file", d))
+	if (secure && (!secure_fd(fd, path, "file", d) || !secure_parent(fd, d)))
 		goto out;
 	if (set->n_profiles >= CONFIG_MAX_PROFILES) {
 		diags_add(d, DIAG_ERROR, path, 0, 0,
@@ -2227,6 +2288,17 @@ int config_load_files(const struct config_paths *paths, bool require_secure,
 	struct id_list admin = { 0 };
 
 	memset(out, 0, sizeof(*out));
+	/*
+	 * Whoever can write the configuration directory can plant or swap
+	 * scx_gamer.yaml and profiles/: then neither is read.
+	 */
+	if (require_secure && paths->config_file && !secure_dir_of(paths->config_file, d)) {
+		load_daemon(NULL, false, &out->daemon, d);
+		free(out->daemon.path);
+		out->daemon.path = strdup(paths->config_file);
+		load_dir(out, paths->shipped_profiles, require_secure, NULL, NULL, d);
+		return -1;
+	}
 	load_daemon(paths->config_file, require_secure, &out->daemon, d);
 	load_dir(out, paths->admin_profiles, require_secure, NULL, &admin, d);
 	load_dir(out, paths->shipped_profiles, require_secure, &admin, NULL, d);

@@ -603,32 +603,42 @@ static void drop_stale(struct detect *d, int fd, bool tasks, const struct scanne
 	free(dead);
 }
 
-/* Record every thread id of pid in *tids (for drop_stale). */
-static void collect_tids(const char *root, int pid, uint32_t **tids, size_t *n, size_t *cap)
+/*
+ * Record every thread id of pid in *tids (for drop_stale); false when out of
+ * memory: the list is then short, and entries not in it must not be taken
+ * for stale.
+ */
+static bool collect_tids(const char *root, int pid, uint32_t **tids, size_t *n, size_t *cap)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
+	bool ok = true;
 	DIR *dir;
 
 	snprintf(path, sizeof(path), "%s/%d/task", root, pid);
 	dir = opendir(path);
 	if (!dir)
-		return;
+		return true;
 	while ((de = readdir(dir))) {
 		int tid = atoi(de->d_name);
 
 		if (tid <= 0)
 			continue;
 		if (*n == *cap) {
-			uint32_t *nt = realloc(*tids, (*cap = *cap ? *cap * 2 : 256) * sizeof(*nt));
+			size_t ncap = *cap ? *cap * 2 : 256;
+			uint32_t *nt = realloc(*tids, ncap * sizeof(*nt));
 
-			if (!nt)
+			if (!nt) {
+				ok = false;
 				break;
+			}
 			*tids = nt;
+			*cap = ncap;
 		}
 		(*tids)[(*n)++] = (uint32_t)tid;
 	}
 	closedir(dir);
+	return ok;
 }
 
 void detect_rescan(struct detect *d, const char *why)
@@ -728,7 +738,11 @@ void detect_rescan(struct detect *d, const char *why)
 			continue;
 		}
 		put_threads(d, s->pid, profile_of_slot(d, s->cls.slot), s->cls.slot);
-		collect_tids(d->root, s->pid, &tids, &n_tids, &tid_cap);
+		if (complete && !collect_tids(d->root, s->pid, &tids, &n_tids, &tid_cap)) {
+			log_error("out of memory listing the threads of %d; stale entries stay "
+				  "until the next rescan", s->pid);
+			complete = false;
+		}
 	}
 	/* Entries are only dropped on a full picture, and never one written since. */
 	if (complete) {

@@ -192,7 +192,8 @@ int cmd_explain(const struct paths *paths, const char *arg)
 
 	snprintf(file, sizeof(file), "%s/scx_gamer.yaml", paths->config_dir);
 	snprintf(admin, sizeof(admin), "%s/profiles", paths->config_dir);
-	config_load(&cp, false, &cfg, &dg);
+	/* What the daemon loads: not the files it would refuse. */
+	config_load(&cp, true, &cfg, &dg);
 	diags_free(&dg);
 
 	print_process(&pi);

@@ -23,8 +23,10 @@ int maps_open(struct profile_maps *m, int ver_fd, int slots_fd, int info_fd)
 	m->wait_hist_fd = -1;
 	for (id = 0; id < GAMER_MAX_PROFILES; id++) {
 		if (bpf_map_lookup_elem(ver_fd, &id, &m->ver[id])) {
-			log_error("failed to read profile_ver[%u]: %s", id, strerror(errno));
-			return -errno;
+			int err = -errno; /* logging may change errno */
+
+			log_error("failed to read profile_ver[%u]: %s", id, strerror(-err));
+			return err;
 		}
 	}
 	return 0;
@@ -44,12 +46,16 @@ int maps_write_profile(struct profile_maps *m, uint32_t id, const struct gamer_t
 	slot = 2 * id + (uint32_t)(next & 1);
 	/* The slot is not live: readers of the current version use the other one. */
 	if (bpf_map_update_elem(m->slots_fd, &slot, t, BPF_ANY)) {
-		log_error("failed to write profile slot %u: %s", slot, strerror(errno));
-		return -errno;
+		int err = -errno; /* logging may change errno */
+
+		log_error("failed to write profile slot %u: %s", slot, strerror(-err));
+		return err;
 	}
 	if (bpf_map_update_elem(m->ver_fd, &id, &next, BPF_ANY)) {
-		log_error("failed to publish profile %u: %s", id, strerror(errno));
-		return -errno;
+		int err = -errno; /* logging may change errno */
+
+		log_error("failed to publish profile %u: %s", id, strerror(-err));
+		return err;
 	}
 	m->ver[id] = next;
 	return 0;
@@ -60,8 +66,10 @@ int maps_write_info(struct profile_maps *m, uint32_t id, const struct gamer_prof
 	if (m->info_fd < 0)
 		return 0;
 	if (bpf_map_update_elem(m->info_fd, &id, info, BPF_ANY)) {
-		log_error("failed to write profile_info[%u]: %s", id, strerror(errno));
-		return -errno;
+		int err = -errno; /* logging may change errno */
+
+		log_error("failed to write profile_info[%u]: %s", id, strerror(-err));
+		return err;
 	}
 	return 0;
 }
@@ -73,8 +81,10 @@ int maps_remove_profile(struct profile_maps *m, uint32_t id)
 	if (id >= GAMER_MAX_PROFILES)
 		return -EINVAL;
 	if (bpf_map_update_elem(m->ver_fd, &id, &zero, BPF_ANY)) {
-		log_error("failed to remove profile %u: %s", id, strerror(errno));
-		return -errno;
+		int err = -errno; /* logging may change errno */
+
+		log_error("failed to remove profile %u: %s", id, strerror(-err));
+		return err;
 	}
 	/*
 	 * Keep counting from the old version: the next write must not land in

@@ -44,10 +44,38 @@
 #include "watch.h"
 #include "gamer.skel.h"
 
-/* Directories of symlink targets watched besides the configuration's own. */
-#define MAX_LINK_DIRS 5
+/*
+ * Directories of symlink targets watched besides the configuration's three:
+ * what the watch set has room for.
+ */
+#define MAX_LINK_DIRS (WATCH_MAX_DIRS - 3)
 
 enum { PFD_SIGNAL, PFD_EVENTS, PFD_PROC, PFD_INOTIFY, PFD_TEST_TIMER, PFD_COUNT };
+static const char *const pfd_names[PFD_COUNT] = {
+	[PFD_SIGNAL] = "signal",	    [PFD_EVENTS] = "scheduler event",
+	[PFD_PROC] = "process event",  [PFD_INOTIFY] = "inotify",
+	[PFD_TEST_TIMER] = "test timer",
+};
+
+/*
+ * A descriptor poll() reports broken (POLLERR, POLLNVAL) would be reported
+ * again at once, for ever: the daemon ends instead, with an error, for a
+ * restart. None of ours hangs up, so POLLHUP is one too.
+ */
+static bool poll_broken(const struct pollfd *pfd)
+{
+	bool broken = false;
+	int i;
+
+	for (i = 0; i < PFD_COUNT; i++) {
+		if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLERR | POLLNVAL | POLLHUP)))
+			continue;
+		log_error("poll reports the %s descriptor broken (revents 0x%x)", pfd_names[i],
+			  (unsigned int)pfd[i].revents);
+		broken = true;
+	}
+	return broken;
+}
 
 struct daemon {
 	const struct run_opts *opts;
@@ -730,7 +758,7 @@ int cmd_run(const struct run_opts *opts)
 	struct pollfd pfd[PFD_COUNT];
 	sigset_t sigs;
 	int sfd = -1, tfd = -1, lock_fd, ret = EXIT_FAIL;
-	bool stop = false, requested = false, detect_failed = false;
+	bool stop = false, requested = false, loop_failed = false;
 
 	if (!opts->no_attach && sched_preflight())
 		return EXIT_FAIL;
@@ -790,6 +818,10 @@ int cmd_run(const struct run_opts *opts)
 			log_error("failed to poll: %s", strerror(errno));
 			goto out_sched;
 		}
+		if (poll_broken(pfd)) {
+			loop_failed = requested = true;
+			break;
+		}
 		if (pfd[PFD_SIGNAL].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -815,7 +847,7 @@ int cmd_run(const struct run_opts *opts)
 		if (((pfd[PFD_PROC].revents & POLLIN) || detect_pending(d.det)) &&
 		    detect_handle_events(d.det)) {
 			/* Detection failed for good: end with an error, for a restart. */
-			detect_failed = requested = true;
+			loop_failed = requested = true;
 			stop = true;
 		}
 		if (pfd[PFD_INOTIFY].revents & POLLIN)
@@ -837,7 +869,7 @@ int cmd_run(const struct run_opts *opts)
 		sched_detach(&d.s);
 		ret = report_exit(&d.s, requested);
 	}
-	if (detect_failed)
+	if (loop_failed)
 		ret = EXIT_FAIL;
 out_sched:
 	if (d.det) {

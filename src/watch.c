@@ -17,15 +17,13 @@
 #include "log.h"
 #include "watch.h"
 
-#define MAX_DIRS 8
-
 /* Events that end a save, or change which file an entry is. */
 #define DIR_EVENTS                                                                  \
 	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |     \
 	 IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
 
-static char dirs[MAX_DIRS][PATH_MAX];
-static char parents[MAX_DIRS][PATH_MAX];
+static char dirs[WATCH_MAX_DIRS][PATH_MAX];
+static char parents[WATCH_MAX_DIRS][PATH_MAX];
 static int n_dirs;
 static int inotify_fd = -1;
 
@@ -126,7 +124,7 @@ int watch_set_dirs(const char *const *list, int n)
 {
 	int i;
 
-	if (n > MAX_DIRS)
+	if (n > WATCH_MAX_DIRS)
 		return -1;
 	n_dirs = n;
 	for (i = 0; i < n; i++) {

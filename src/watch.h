@@ -12,6 +12,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The most directories watch_set_dirs() takes. */
+#define WATCH_MAX_DIRS 8
+
 /* Start inotifytools; returns the fd to poll, or -1. */
 int watch_init(void);
 /*

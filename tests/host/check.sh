@@ -4,12 +4,19 @@
 . "${SRCDIR:-.}/tests/host/tap.sh"
 : "${SCX_GAMER:?SCX_GAMER must name the scx_gamer binary}"
 
-fx=$SRCDIR/tests/host/fixtures
+if [ "$(id -u)" -ne 0 ]; then
+	# check reports what the daemon refuses: files root does not own.
+	echo "1..0 # SKIP needs root-owned copies of the files it checks"
+	exit 0
+fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+# The fixtures as root installs them (a checkout may be group-writable).
+fx=$T/fixtures
+cp -R "$SRCDIR/tests/host/fixtures" "$fx"
 mkdir -p "$T/etc/profiles"
 cp "$SRCDIR/conf/scx_gamer.yaml" "$T/etc/"
-chmod -R a+rX "$T"
+chmod -R a+rX,go-w "$T"
 
 sg() { "$SCX_GAMER" --config-dir "$T/etc" --profile-dir "$fx/profiles" "$@"; }
 
@@ -34,7 +41,7 @@ check "a bare number for a duration needs a unit" contains "$out" "$fx/bad/cs2.y
 
 run sg check "$T/nonexistent.yaml"
 check "a missing file: exit 1" [ "$rc" -eq 1 ]
-check "a missing file is named" contains "$out" "$T/nonexistent.yaml: error: cannot open"
+check "a missing file is named" contains "$out" "$T/nonexistent.yaml: error: failed to open the file"
 
 run sg check --no-such-option
 check "a bad option: exit 2" [ "$rc" -eq 2 ]
@@ -53,5 +60,35 @@ check "two profiles that can match one process with equal priority: a warning" \
 printf 'schema: 1\nextends: nope\nmatch:\n  - comm: x\n' >"$T/orphan.yaml"
 run sg check "$T/orphan.yaml"
 check "an unknown extends is an error at its position" contains "$out" "$T/orphan.yaml:2:1: error: extends: unknown profile 'nope'"
+
+# What the daemon would refuse, check says it refuses, and why.
+printf 'schema: 1\nmatch:\n  - comm: mine\n' >"$T/etc/profiles/mine.yaml"
+run sg check
+check "(setup) a root-owned admin profile is valid" [ "$rc" -eq 0 ]
+chown 65534 "$T/etc/profiles/mine.yaml"
+run sg check
+check "an installed profile not owned by root: exit 1" [ "$rc" -eq 1 ]
+check "... saying the daemon refuses it, and why" \
+	contains "$out" "$T/etc/profiles/mine.yaml: error: the daemon refuses this file: owned by uid 65534, not root"
+run sg check "$T/etc/profiles/mine.yaml"
+check "... also when named on the command line" contains "$out" "the daemon refuses this file: owned by uid 65534"
+mkdir "$T/draft"
+cp -p "$T/etc/profiles/mine.yaml" "$T/draft/mine.yaml"
+rm "$T/etc/profiles/mine.yaml"
+run sg check "$T/draft/mine.yaml"
+check "a draft outside the configuration is only validated" [ "$rc" -eq 0 ]
+chmod g+w "$T/etc"
+run sg check
+check "a group-writable configuration directory: refused" \
+	contains "$out" "$T/etc: error: the daemon refuses this directory: writable by group or others (mode 0775)"
+chmod g-w "$T/etc"
+mkdir -m 0777 "$T/open"
+chmod 0777 "$T/open"
+printf 'schema: 1\nmatch:\n  - comm: linked\n' >"$T/open/linked.yaml"
+ln -s "$T/open/linked.yaml" "$T/etc/profiles/linked.yaml"
+run sg check
+check "a symlinked profile in a world-writable directory: refused" \
+	contains "$out" "$T/open: error: the daemon refuses this directory: writable by group or others (mode 0777)"
+rm "$T/etc/profiles/linked.yaml"
 
 done_testing

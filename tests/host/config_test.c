@@ -1212,8 +1212,8 @@ static void test_load(void)
 	}
 	diags_free(&D);
 	r = config_load(&paths, true, &c, &D);
-	tap_ok(r == -1 && any_diag_with("refusing this file: writable by group or others (mode 0664)") &&
-		       any_diag_with("refusing this file: owned by uid 65534, not root") &&
+	tap_ok(r == -1 && any_diag_with("the daemon refuses this file: writable by group or others (mode 0664)") &&
+		       any_diag_with("the daemon refuses this file: owned by uid 65534, not root") &&
 		       c.n_profiles == 2 && config_find_profile(&c, "alpha") == -1 &&
 		       config_find_profile(&c, "gamma") == -1,
 	       "require_secure refuses a group-writable file and a file not owned by root");
@@ -1230,7 +1230,7 @@ static void test_load(void)
 	}
 	diags_free(&D);
 	r = config_load(&paths, true, &c, &D);
-	tap_ok(r == -1 && find_diag(DIAG_ERROR, 0, 0, "refusing this directory: writable by group or others (mode 0775)", NULL) &&
+	tap_ok(r == -1 && find_diag(DIAG_ERROR, 0, 0, "the daemon refuses this directory: writable by group or others (mode 0775)", NULL) &&
 		       !strcmp(D.v[0].file, admin) && config_find_profile(&c, "link") == -1,
 	       "require_secure refuses a group-writable profile directory");
 	config_set_free(&c);
