@@ -42,6 +42,9 @@ bool scx_bpf_dsq_insert___v2___gamer(struct task_struct *p, u64 dsq_id, u64 slic
 				     u64 enq_flags) __ksym __weak;
 bool __scx_bpf_dsq_insert_vtime(struct task_struct *p,
 				struct scx_bpf_dsq_insert_vtime_args *args) __ksym __weak;
+/* Where ___v2 has become the plain name (the void form gone). */
+bool scx_bpf_dsq_insert___gamer(struct task_struct *p, u64 dsq_id, u64 slice,
+				u64 enq_flags) __ksym __weak;
 /* 6.13 renamed the dispatch kfuncs. */
 void scx_bpf_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice,
 			u64 enq_flags) __ksym __weak;
@@ -98,6 +101,8 @@ static __always_inline void gamer_dsq_insert(struct task_struct *p, u64 dsq_id,
 {
 	if (bpf_ksym_exists(scx_bpf_dsq_insert___v2___gamer))
 		scx_bpf_dsq_insert___v2___gamer(p, dsq_id, slice, enq_flags);
+	else if (bpf_ksym_exists(scx_bpf_dsq_insert___gamer))
+		scx_bpf_dsq_insert___gamer(p, dsq_id, slice, enq_flags);
 	else if (bpf_ksym_exists(scx_bpf_dsq_insert))
 		scx_bpf_dsq_insert(p, dsq_id, slice, enq_flags);
 	else

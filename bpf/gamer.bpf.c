@@ -697,8 +697,9 @@ static __always_inline u32 node_of(s32 cpu)
 /*
  * May p be put on cpu's local queue now? Not where its mask forbids, and not
  * off its own CPU while migration is disabled: the mask may not show that yet
- * (it narrows only when p is switched out), and 6.12-6.14 end the scheduler
- * for such a move.
+ * (it narrows only when p is switched out), and the kernel ends the
+ * scheduler for such a move. A guard: without SCX_OPS_ENQ_MIGRATION_DISABLED
+ * the kernel queues such tasks locally itself and never shows them to us.
  */
 static __always_inline bool may_run_on(struct task_struct *p, s32 cpu)
 {
@@ -897,6 +898,14 @@ static __always_inline bool per_cpu_kthread(const struct task_struct *p)
 	return (p->flags & PF_KTHREAD) && p->nr_cpus_allowed == 1;
 }
 
+/* Can a wakee queue behind a local queue's tasks and still preempt? */
+static __always_inline bool gamer_can_kick_behind(void)
+{
+	if (!gamer_have_user_dsq())
+		return false;
+	return bpf_ksym_exists(scx_bpf_kick_cpu);
+}
+
 /* An idle CPU for p, claimed, or -1. */
 static __always_inline s32 pick_idle(struct task_struct *p)
 {
@@ -959,9 +968,15 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 			 * A preempting insertion goes to the head of the local
 			 * queue: behind what already waits there (per-CPU
 			 * kthreads, idle picks) p goes to the tail instead, and
-			 * a kick ends the running task's slice.
+			 * a kick ends the running task's slice. The kick is
+			 * asynchronous (irq_work): if the CPU has switched to a
+			 * queued task by then, that one is cut short instead.
+			 * Only where the kick exists and pinned tasks have
+			 * queues of their own: without user DSQs (Debian's
+			 * 7.1, 7.2) they wait in the local queue, and p would
+			 * wait behind all of them.
 			 */
-			if (gamer_dsq_nr_queued(DSQ_LOCAL_ON | (u64)cpu)) {
+			if (gamer_can_kick_behind() && gamer_dsq_nr_queued(DSQ_LOCAL_ON | (u64)cpu)) {
 				gamer_dsq_insert(p, DSQ_LOCAL_ON | (u64)cpu, slice, enq_flags);
 				gamer_kick_cpu(cpu, KICK_PREEMPT);
 			} else {

@@ -34,8 +34,6 @@
  */
 #define EVENT_BUDGET 256
 #define PENDING_MAX 8192
-/* Consecutive failures to read the ring after which the daemon gives up. */
-#define RING_ERRORS_MAX 8
 
 struct detect {
 	struct sched *s;
@@ -49,7 +47,6 @@ struct detect {
 	struct gamer_proc_event *pending; /* PENDING_MAX records, a ring */
 	size_t head, n_pending;
 	uint64_t overflow; /* records that did not fit in pending */
-	unsigned int ring_errors; /* consecutive failed reads */
 	bool dirty; /* the class maps changed: bump class_gen */
 	struct detect_stats st;
 };
@@ -490,16 +487,14 @@ int detect_handle_events(struct detect *d)
 	unsigned int i;
 	int n;
 
+	/*
+	 * queue_event() never fails, so an error is libbpf finding the ring
+	 * itself broken: it would be reported again at once, for ever.
+	 */
 	n = ring_buffer__consume(d->rb);
 	if (n < 0) {
-		log_warn("failed to read process events: %s", strerror(-n));
-		if (++d->ring_errors >= RING_ERRORS_MAX) {
-			log_error("reading process events failed %u times in a row; giving up",
-				  d->ring_errors);
-			return -1;
-		}
-	} else {
-		d->ring_errors = 0;
+		log_error("failed to read process events: %s; giving up", strerror(-n));
+		return -1;
 	}
 	lost = __atomic_load_n(&d->s->skel->bss->proc_events_lost, __ATOMIC_RELAXED);
 	missed = (lost - d->lost_seen) + d->overflow;

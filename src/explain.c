@@ -67,13 +67,23 @@ static const char *role_text(unsigned int role)
 	return role < GAMER_ROLE_COUNT ? role_name((enum gamer_role)role) : "none";
 }
 
+/*
+ * What a process says of itself (comm, cmdline, even its exe path) is the
+ * process's to choose: printed through safe_text(), so that escape sequences
+ * and newlines in it are shown, not obeyed.
+ */
 static void print_process(const struct proc_info *pi)
 {
-	printf("process %d (%s), parent %d\n", pi->pid, pi->comm, pi->ppid);
-	printf("  exe:          %s\n", pi->exe[0] ? pi->exe : "(unreadable)");
-	printf("  cmdline:      %.200s\n", pi->cmdline);
+	char cmd[201], buf[4 * PATH_MAX + 1];
+
+	printf("process %d (%s), parent %d\n", pi->pid, safe_text(pi->comm, buf, sizeof(buf)),
+	       pi->ppid);
+	printf("  exe:          %s\n",
+	       pi->exe[0] ? safe_text(pi->exe, buf, sizeof(buf)) : "(unreadable)");
+	snprintf(cmd, sizeof(cmd), "%s", pi->cmdline ? pi->cmdline : "");
+	printf("  cmdline:      %s\n", safe_text(cmd, buf, sizeof(buf)));
 	if (pi->wine_exe[0])
-		printf("  wine_exe:     %s\n", pi->wine_exe);
+		printf("  wine_exe:     %s\n", safe_text(pi->wine_exe, buf, sizeof(buf)));
 	if (pi->steam_app_id)
 		printf("  steam_app_id: %u (from %s %d)\n", pi->steam_app_id,
 		       pi->steam_from == pi->pid ? "itself," : "ancestor", pi->steam_from);
@@ -85,7 +95,7 @@ static void print_process(const struct proc_info *pi)
 static void print_threads(const struct paths *paths, const struct config_set *cfg, int pid,
 			  const struct gamer_class *pc)
 {
-	char path[PATH_MAX], comm[PROC_COMM_LEN], live_id[GAMER_ID_LEN];
+	char path[PATH_MAX], comm[PROC_COMM_LEN], live_id[GAMER_ID_LEN], safe[4 * PROC_COMM_LEN];
 	const struct profile *p = NULL;
 	struct dirent *de;
 	int ctx_fd, idx;
@@ -136,7 +146,8 @@ static void print_threads(const struct paths *paths, const struct config_set *cf
 		} else {
 			snprintf(boost, sizeof(boost), "- (scheduler not attached or thread not seen)");
 		}
-		printf("  %-8d %-16s %-12s %-22s %s\n", tid, comm, role_text(role), from, boost);
+		printf("  %-8d %-16s %-12s %-22s %s\n", tid, safe_text(comm, safe, sizeof(safe)),
+		       role_text(role), from, boost);
 	}
 	closedir(dir);
 	if (ctx_fd >= 0)
@@ -206,9 +217,14 @@ int cmd_explain(const struct paths *paths, const char *arg)
 	printf("profiles considered (installed configuration):\n");
 	if (!cfg.n_profiles)
 		printf("  none installed\n");
-	for (size_t i = 0; i < cfg.n_profiles; i++)
+	for (size_t i = 0; i < cfg.n_profiles; i++) {
+		/* The reason quotes the process's own comm and cmdline. */
+		char why[4 * sizeof(verdicts[i].why)];
+
 		printf("  %-20s priority %-3d %s: %s\n", cfg.profiles[i].id, cfg.profiles[i].priority,
-		       verdicts[i].matched ? "MATCH" : "no   ", verdicts[i].why);
+		       verdicts[i].matched ? "MATCH" : "no   ",
+		       safe_text(verdicts[i].why, why, sizeof(why)));
+	}
 	if (r.excluded >= 0)
 		printf("excluded: exclude[%d] of %s matches: no game profile, not inherited either\n",
 		       r.excluded, cfg.daemon.path ? cfg.daemon.path : "the daemon file");

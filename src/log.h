@@ -24,5 +24,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 /* Print s to stdout as a JSON string literal (quoted and escaped). */
 void json_str(const char *s);
+/*
+ * in as text safe to print: control characters (C0, DEL, C1) and bytes that
+ * are not UTF-8 written as \xNN, into out (size bytes, truncated to fit);
+ * returns out. Sized 4 x strlen(in) + 1, nothing is cut.
+ */
+const char *safe_text(const char *in, char *out, size_t size);
 
 #endif /* SCX_GAMER_LOG_H */

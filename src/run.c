@@ -760,28 +760,32 @@ int cmd_run(const struct run_opts *opts)
 	int sfd = -1, tfd = -1, lock_fd, ret = EXIT_FAIL;
 	bool stop = false, requested = false, loop_failed = false;
 
-	if (!opts->no_attach && sched_preflight())
-		return EXIT_FAIL;
-	if (opts->no_attach && geteuid() != 0) {
-		log_error("must run as root to create BPF maps (running as uid %u)",
-			  (unsigned int)geteuid());
-		return EXIT_FAIL;
-	}
 	/*
 	 * A closed stdout or stderr (a pipe whose reader went away) must not
 	 * end the daemon in the middle of a write: the write fails instead.
 	 */
 	signal(SIGPIPE, SIG_IGN);
-	/* Before anything that touches the pins or the state files. */
+	if (geteuid() != 0) {
+		log_error("must run as root to %s (running as uid %u)",
+			  opts->no_attach ? "create BPF maps" : "attach a BPF scheduler",
+			  (unsigned int)geteuid());
+		return EXIT_FAIL;
+	}
+	/*
+	 * Before anything that touches the pins or the state files, and
+	 * before the preflight: a second daemon is told which one runs.
+	 */
 	lock_fd = state_lock(opts->paths.run_dir);
 	if (lock_fd < 0)
 		return EXIT_FAIL;
+	if (!opts->no_attach && sched_preflight())
+		goto out_unlock;
 	if (block_signals(&sigs))
-		goto out_lock;
+		goto out_unlock;
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		log_error("failed to create a signalfd: %s", strerror(errno));
-		goto out_lock;
+		goto out_unlock;
 	}
 	if (sched_load(&d.s, !opts->no_attach))
 		goto out_sfd;
@@ -892,9 +896,12 @@ out_sched:
 	applied_free(&d.applied);
 	if (tfd >= 0)
 		close(tfd);
+	close(sfd);
+	close(lock_fd);
+	return ret;
 out_sfd:
 	close(sfd);
-out_lock:
-	close(lock_fd);
+out_unlock:
+	state_unlock(opts->paths.run_dir, lock_fd);
 	return ret;
 }

@@ -121,13 +121,22 @@ int state_lock(const char *run_dir)
 	struct stat held, named;
 	int fd, pid, tries;
 
-	if (mkdir(run_dir, 0755) && errno != EEXIST) {
-		log_error("failed to create %s: %s", run_dir, strerror(errno));
-		return -1;
-	}
 	snprintf(path, sizeof(path), "%s/lock", run_dir);
 	for (tries = 0; tries < 16; tries++) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		/* Again each time: the holder removes the directory as it ends. */
+		if (mkdir(run_dir, 0755) && errno != EEXIST) {
+			log_error("failed to create %s: %s", run_dir, strerror(errno));
+			return -1;
+		}
+		/* Root's alone: anyone who can open it can lock it. */
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0 && fchmod(fd, 0600)) {
+			log_error("failed to set the mode of %s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (fd < 0 && errno == ENOENT)
+			continue;
 		if (fd < 0) {
 			log_error("failed to open %s: %s", path, strerror(errno));
 			return -1;
@@ -155,6 +164,16 @@ int state_lock(const char *run_dir)
 	}
 	log_error("failed to lock %s: it keeps being replaced", path);
 	return -1;
+}
+
+void state_unlock(const char *run_dir, int fd)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/lock", run_dir);
+	unlink(path);
+	rmdir(run_dir);
+	close(fd);
 }
 
 void state_remove(const char *run_dir)

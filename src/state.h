@@ -32,6 +32,8 @@ struct daemon_state {
  * daemon holds it: which one).
  */
 int state_lock(const char *run_dir);
+/* Give up the lock of state_lock() (fd) on a path that wrote no state. */
+void state_unlock(const char *run_dir, int fd);
 int state_write(const char *run_dir, const struct daemon_state *st);
 int state_write_pid(const char *run_dir);
 void state_remove(const char *run_dir);

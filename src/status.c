@@ -161,7 +161,7 @@ static void print_games_json(const struct game_entry *g, size_t n, int threads)
 
 static void print_games_text(const struct game_entry *g, size_t n, int threads)
 {
-	char when[64], how[64];
+	char when[64], how[64], safe[4 * sizeof(g->comm)];
 
 	printf("games:%s", n ? "" : " none running");
 	if (threads >= 0)
@@ -178,8 +178,9 @@ static void print_games_text(const struct game_entry *g, size_t n, int threads)
 			snprintf(how, sizeof(how), "%s", games_how_name(g[i].c.how));
 		else
 			snprintf(how, sizeof(how), "%s [%u]", games_how_name(g[i].c.how), g[i].c.rule);
-		printf("  %-8u %-16s %-20s %-18s %s\n", g[i].pid, g[i].comm[0] ? g[i].comm : "?",
-		       g[i].id, how, when);
+		printf("  %-8u %-16s %-20s %-18s %s\n", g[i].pid,
+		       g[i].comm[0] ? safe_text(g[i].comm, safe, sizeof(safe)) : "?", g[i].id, how,
+		       when);
 	}
 }
 

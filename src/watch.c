@@ -158,6 +158,12 @@ static const char *base_of(const char *path)
 	return s ? s + 1 : path;
 }
 
+static bool linked(const struct stat *st)
+{
+	return st->st_nlink > 1 || (st->st_size > 0 && (st->st_ctim.tv_sec != st->st_mtim.tv_sec ||
+							 st->st_ctim.tv_nsec != st->st_mtim.tv_nsec));
+}
+
 /* One event: report a change through cb; returns 1 if it asks for a rescan. */
 static int handle_event(const struct inotify_event *ev,
 			void (*cb)(void *ctx, const struct watch_change *c), void *ctx)
@@ -199,7 +205,10 @@ static int handle_event(const struct inotify_event *ev,
 			/*
 			 * A plain IN_CREATE is followed by IN_CLOSE_WRITE; only a
 			 * created symlink or directory, or a hard link to a file
-			 * that exists already (ln, cp -l), is complete at once.
+			 * that existed already (ln, cp -l), is complete at once.
+			 * A link shows as a second name, or - the first name
+			 * removed since (ln x p && rm x) - as a change time
+			 * past the last write: creating a file sets both.
 			 */
 			if ((ev->mask & IN_CREATE) && !(ev->mask & IN_ISDIR)) {
 				char p[PATH_MAX];
@@ -208,7 +217,7 @@ static int handle_event(const struct inotify_event *ev,
 				snprintf(p, sizeof(p), "%s/%s", dirs[i], ev->name);
 				if (lstat(p, &st))
 					continue;
-				if (!S_ISLNK(st.st_mode) && !(S_ISREG(st.st_mode) && st.st_nlink > 1))
+				if (!S_ISLNK(st.st_mode) && !(S_ISREG(st.st_mode) && linked(&st)))
 					continue;
 			}
 			cb(ctx, &c);

@@ -28,9 +28,11 @@ pid=
 
 cleanup() {
 	# Only jobs still ours: a pid that exited and was reaped may belong to
-	# another test's process by now (pids wrap at 32768 here).
+	# another test's process by now (pids wrap at 32768 here). In the main
+	# shell: dash's $(jobs -p) runs in a subshell, which has no jobs.
+	jobs -p >"$T/jobs" 2>/dev/null
 	# shellcheck disable=SC2046
-	kill $(jobs -p) 2>/dev/null
+	kill $(cat "$T/jobs" 2>/dev/null) 2>/dev/null
 	# And what they started (children of the fake games), found by program.
 	for _p in /proc/[0-9]*; do
 		case $(readlink "$_p/exe" 2>/dev/null) in
@@ -38,6 +40,8 @@ cleanup() {
 		esac
 	done
 	if [ -n "$pid" ]; then
+		# It may have been stopped (the exec burst) when the test died.
+		kill -CONT "$pid" 2>/dev/null
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	fi
@@ -215,6 +219,31 @@ check "a cmdline glob matches the joined arguments" wait_game "$last" "bycmdline
 start plainproc cmd2.out other
 check "the same program without the argument matches nothing" wait_game "$last" none
 
+# ---- a hostile name ---------------------------------------------------------------------
+
+# A process chooses its comm and arguments: escape sequences, a newline that
+# fakes a log line, bytes that are not UTF-8. They are shown, never obeyed.
+esc=$(printf '\033')
+# (An argument is also a thread name to fake-game: 15 bytes at most.)
+start plainproc evil.out profile-me "$(printf '\033[2J\nfake \377')" --comm "$(printf 'ev\033]0;x\007il\377')"
+evil=$last
+check "(setup) the hostile process is a game" wait_game "$evil" "bycmdline cmdline"
+run sg explain "$evil"
+check "explain prints no escape character of the process's" sh -c '! printf "%s" "$1" | grep -q "$2"' _ "$out" "$esc"
+check "... and shows it escaped" contains "$out" '\x1b[2J\x0afake \xff'
+run sg status
+check "status prints no escape character either" sh -c '! printf "%s" "$1" | grep -q "$2"' _ "$out" "$esc"
+if command -v python3 >/dev/null; then
+	run sh -c '"$0" --pin-dir "$1" --run-dir "$2" --config-dir "$3" --profile-dir "$4" status --json |
+		python3 -c "import json, sys; json.loads(sys.stdin.buffer.read().decode(\"utf-8\"))"' \
+		"$SCX_GAMER" "$pin" "$T/run" "$etc" "$shipped"
+	check "status --json is valid UTF-8 JSON with the hostile comm in it" [ "$rc" -eq 0 ]
+else
+	skip "status --json is valid UTF-8 JSON with the hostile comm in it" "no python3"
+fi
+check "the daemon's log has none of its escape characters" sh -c '! grep -q "$1" "$2"' _ "$esc" "$log"
+kill "$evil"
+
 # ---- children -----------------------------------------------------------------------
 
 start nativegame native2.out --child "$bin/helper" --end RenderThread
@@ -351,39 +380,55 @@ kill "$manual" 2>/dev/null
 
 # ---- an exec burst ---------------------------------------------------------------------------
 
-# The daemon is stopped while 400 games start: their exec records wait in the
-# ring and are read in one go, more than one round of the poll loop handles.
-# Every one must get its profile (libbpf drops a record whose callback fails,
-# so an early stop in the callback lost one record in every 257).
+# The daemon is stopped while 1500 games start: their exec records wait in
+# the ring (it holds some 5400) and are read in one go, several rounds of the
+# poll loop. Every one must get its profile (libbpf drops a record whose
+# callback fails, so an early stop in the callback lost one record in every
+# 257). While it is stopped the test runs no program but sleep: only builtins
+# look at the games.
 cp "$BUILDDIR/tests/bin/fake-game" "$bin/burstgame"
 put burstgame 'schema: 1
 match:
   - comm: burstgame'
 start burstgame burst.first
 check "(setup) the burst profile is loaded" wait_game "$last" "burstgame comm"
-burst=400
+burst=1500
+ready_count() {
+	_n=0
+	for _f in "$T"/burst.[0-9]*; do
+		read -r _l <"$_f" 2>/dev/null && [ "$_l" = ready ] && _n=$((_n + 1))
+	done
+	echo "$_n"
+}
+lost_before=$(grep -c "did not fit in the ring buffer" "$log")
 kill -STOP "$pid"
 i=0 bpids=
 while [ $i -lt $burst ]; do
-	"$bin/burstgame" > "$T/burst.$i" 2>&1 &
+	"$bin/burstgame" >"$T/burst.$i" 2>&1 &
 	bpids="$bpids $!"
 	i=$((i + 1))
 done
 i=0
-while [ "$(grep -l ready "$T"/burst.[0-9]* 2>/dev/null | wc -l)" -lt $burst ] && [ $i -lt 600 ]; do
+while [ "$(ready_count)" -lt $burst ] && [ $i -lt 300 ]; do
 	i=$((i + 1))
-	sleep 0.1
+	sleep 0.2
 done
 kill -CONT "$pid"
 bursty() { sg status 2>/dev/null | awk '/^games:/ { on = 1; next } on && $3 == "burstgame"' | wc -l; }
 i=0
-while [ "$(bursty)" -lt $((burst + 1)) ] && [ $i -lt 100 ]; do
+while [ "$(bursty)" -lt $((burst + 1)) ] && [ $i -lt 150 ]; do
 	i=$((i + 1))
 	sleep 0.2
 done
 echo "# games with the burst profile: $(bursty) of $((burst + 1))"
-check "every one of $burst games started while the daemon was stopped gets its profile" \
-	[ "$(bursty)" = $((burst + 1)) ]
+if [ "$(grep -c "did not fit in the ring buffer" "$log")" -gt "$lost_before" ]; then
+	# A loaded machine filled the ring: the rescan found them, not the events.
+	skip "every one of $burst games started while the daemon was stopped gets its profile" \
+		"the ring overflowed during the burst"
+else
+	check "every one of $burst games started while the daemon was stopped gets its profile" \
+		[ "$(bursty)" = $((burst + 1)) ]
+fi
 # shellcheck disable=SC2086
 kill $bpids 2>/dev/null
 # shellcheck disable=SC2086
@@ -403,6 +448,10 @@ rc=$?
 pid=
 check "the daemon exits 0 on SIGTERM" [ "$rc" = 0 ]
 sed -n 's/.*\(detection: .*\)/# \1/p' "$log"
-check "it reports what detection saw, with no event lost" grep -q "detection: .* 0 lost," "$log"
+if grep -q "did not fit in the ring buffer" "$log"; then
+	check "it reports what detection saw" grep -q "detection: .* lost," "$log"
+else
+	check "it reports what detection saw, with no event lost" grep -q "detection: .* 0 lost," "$log"
+fi
 grep -E "error|warning" "$log" | sed 's/^/# log: /'
 done_testing

@@ -19,7 +19,11 @@ mkdir -p "$etc/profiles" "$shipped" "$T/elsewhere"
 pid=
 
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	if [ -n "$pid" ]; then
+		# It may have been stopped when a check failed.
+		kill -CONT "$pid" 2>/dev/null
+		kill "$pid" 2>/dev/null
+	fi
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -63,6 +67,18 @@ settle() {
 
 errors() { grep -c "error: " "$log"; }
 
+# `scx_gamer reload`, then wait (5 s at most) until the daemon has read
+# everything again.
+full_reload() {
+	_before=$(grep -c "configuration reloaded" "$log")
+	sg reload >/dev/null
+	_i=0
+	while [ "$(grep -c "configuration reloaded" "$log")" -le "$_before" ] && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
 daemon_conf 3ms >"$etc/scx_gamer.yaml"
 profile 2ms >"$shipped/competitive.yaml"
 
@@ -97,6 +113,16 @@ ln "$T/elsewhere/hard.yaml" "$etc/profiles/hard.yaml"
 settle hard 15ms
 check "a hard link to a profile (only IN_CREATE, no IN_CLOSE_WRITE)" [ "$(slice_of hard)" = 15ms ]
 rm "$etc/profiles/hard.yaml"
+# Linked, then the first name removed, before the daemon reads the event:
+# one name again, and no later event.
+profile 16ms >"$T/elsewhere/moved.yaml"
+kill -STOP "$pid"
+ln "$T/elsewhere/moved.yaml" "$etc/profiles/moved.yaml"
+rm "$T/elsewhere/moved.yaml"
+kill -CONT "$pid"
+settle moved 16ms
+check "... also when the original name is gone by the time the daemon looks" [ "$(slice_of moved)" = 16ms ]
+rm "$etc/profiles/moved.yaml"
 
 profile 11ms >"$T/elsewhere/linked-a.yaml"
 profile 12ms >"$T/elsewhere/linked-b.yaml"
@@ -176,8 +202,7 @@ while [ "$(key_of child boost.max)" != 4 ] && [ $i -lt 50 ]; do
 done
 check "a valid edit of its child applies, on the base's last good version" \
 	[ "$(key_of child boost.max)/$(slice_of child)" = 4/21ms ]
-sg reload >/dev/null
-sleep 1
+full_reload
 check "... and stays after a full reload (not the child's old version)" \
 	[ "$(key_of child boost.max)/$(slice_of child)" = 4/21ms ]
 run sg status
@@ -189,8 +214,7 @@ check "a deleted base takes its child out of the kernel" [ -z "$(slice_of child)
 run sg status
 check "... and status says so, at the child's extends" \
 	contains "$out" "$etc/profiles/child.yaml:2:1: error: extends: unknown profile 'base'"
-sg reload >/dev/null
-sleep 1
+full_reload
 run sg status
 check "... still after a full reload" contains "$out" "child.yaml:2:1: error: extends: unknown profile 'base'"
 base 22ms >"$etc/profiles/base.yaml"
@@ -208,6 +232,8 @@ check "... naming the one running" contains "$out" "another scx_gamer daemon (pi
 check "... and leaves its pins" [ -e "$pin/profile_info" ]
 check "... its pid file" [ "$(cat "$T/run/scx_gamer.pid" 2>/dev/null)" = "$pid" ]
 check "... and its status file" [ -e "$T/run/status" ]
+check "the lock is root's alone (0600): no one else can hold it" \
+	[ "$(stat -c %a "$T/run/lock")" = 600 ]
 check "... and it still answers" [ "$(slice_of defaults)" = 8ms ]
 
 # `scx_gamer reload` (SIGHUP to the daemon) reads everything again.
@@ -281,6 +307,6 @@ while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
 	i=$((i + 1))
 done
 check "... which still ends cleanly on SIGTERM" [ ! -e "$pin" ]
-pid=
+kill -0 "$pid" 2>/dev/null || pid=
 
 done_testing
