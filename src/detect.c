@@ -230,8 +230,9 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
  */
 static void decide_children(struct detect *d, int pid, int depth)
 {
-	char path[PATH_MAX], buf[4096];
+	char path[PATH_MAX];
 	struct dirent *de;
+	uint32_t child;
 	DIR *dir;
 
 	if (depth >= 4)
@@ -249,16 +250,12 @@ static void decide_children(struct detect *d, int pid, int depth)
 		f = fopen(path, "re");
 		if (!f)
 			continue;
-		if (fgets(buf, sizeof(buf), f)) {
-			char *save = NULL;
+		/* One pid at a time: a launcher's list has no length limit. */
+		while (fscanf(f, "%u", &child) == 1) {
+			struct gamer_class c;
 
-			for (char *t = strtok_r(buf, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
-				struct gamer_class c;
-				uint32_t child = (uint32_t)atoi(t);
-
-				if (child && bpf_map_lookup_elem(d->proc_fd, &child, &c))
-					decide_one(d, (int)child, 0, NULL, false, depth + 1);
-			}
+			if (child && bpf_map_lookup_elem(d->proc_fd, &child, &c))
+				decide_one(d, (int)child, 0, NULL, false, depth + 1);
 		}
 		fclose(f);
 	}

@@ -16,7 +16,9 @@
  * sleeps), to test that children inherit a profile. --main-rename renames
  * the main thread after --rename-after-ms (a game naming its main thread).
  * --churn starts N short-lived threads one after another, each named like
- * the first THREAD, exiting at once (before "ready").
+ * the first THREAD, exiting at once (before "ready"). --sleepers N forks N
+ * children that only sleep (and die with it), so that its children list is
+ * long: "sleeper PID" is printed for the last one.
  *
  * Prints, flushed, one line per thread "thread NAME TID" (the final name),
  * "child PID" for a child, then "ready"; then sleeps until --seconds
@@ -129,7 +131,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: fake-game [--comm NAME] [--rename-after-ms MS] [--seconds S]\n"
 			"                 [--period-us P --busy-us B] [--main-rename NAME] [--churn N]\n"
-			"                 [--child [ARG...] --end] [THREAD...]\n"
+			"                 [--child [ARG...] --end] [--sleepers N] [THREAD...]\n"
 			"  THREAD: NAME or OLD>NEW (renamed after --rename-after-ms)\n");
 	return 2;
 }
@@ -141,7 +143,8 @@ static int name_ok(const char *s)
 
 int main(int argc, char **argv)
 {
-	long seconds = 600, churn = 0;
+	long seconds = 600, churn = 0, sleepers = 0;
+	pid_t last_sleeper = 0;
 	const char *main_rename = NULL;
 	char **child = NULL;
 	int i = 1, n_child = -1;
@@ -163,6 +166,9 @@ int main(int argc, char **argv)
 			if (!name_ok(argv[++i]))
 				return usage();
 			main_rename = argv[i];
+			continue;
+		} else if (!strcmp(argv[i], "--sleepers") && i + 1 < argc) {
+			sleepers = atol(argv[++i]);
 			continue;
 		} else if (!strcmp(argv[i], "--churn") && i + 1 < argc) {
 			churn = atol(argv[++i]);
@@ -219,6 +225,18 @@ int main(int argc, char **argv)
 				pause();
 		}
 	}
+	for (long k = 0; k < sleepers; k++) {
+		last_sleeper = fork();
+		if (last_sleeper < 0) {
+			perror("fork");
+			return 1;
+		}
+		if (last_sleeper == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+	}
 	for (long k = 0; k < churn && n_threads; k++) {
 		pthread_t ct;
 
@@ -242,6 +260,8 @@ int main(int argc, char **argv)
 		printf("thread %s %d\n", threads[k].final, (int)threads[k].tid);
 	if (cpid)
 		printf("child %d\n", (int)cpid);
+	if (last_sleeper)
+		printf("sleeper %d\n", (int)last_sleeper);
 	printf("ready\n");
 	fflush(stdout);
 	if (main_rename) {

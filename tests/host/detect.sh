@@ -219,6 +219,22 @@ check "a cmdline glob matches the joined arguments" wait_game "$last" "bycmdline
 start plainproc cmd2.out other
 check "the same program without the argument matches nothing" wait_game "$last" none
 
+# ---- a long list of children ---------------------------------------------------------------
+
+# 1200 children forked before the game was classified (the daemon stopped: no
+# fork events, no exec): found through its children list, longer than 4096
+# bytes, the last one too.
+kill -STOP "$pid"
+"$bin/nativegame" --sleepers 1200 >"$T/kids.out" 2>&1 &
+kids=$!
+wait_for_file "$T/kids.out" ready
+kill -CONT "$pid"
+check "(setup) the game with many children is found" wait_game "$kids" "native comm"
+last_kid=$(awk '$1 == "sleeper" { print $2 }' "$T/kids.out")
+check "its last child, far past 4096 bytes of its children list, is decided too" \
+	wait_game "$last_kid" "native comm"
+kill "$kids"
+
 # ---- a hostile name ---------------------------------------------------------------------
 
 # A process chooses its comm and arguments: escape sequences, a newline that
