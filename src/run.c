@@ -752,6 +752,45 @@ static int setup(struct daemon *d)
 	return 0;
 }
 
+/*
+ * The kernel stopped the scheduler: when it asks for a restart (CPU hotplug),
+ * attach again - profiles, pins and classes are in the maps, which stay -
+ * and return 0; otherwise, or when restarts come too fast to be hotplug
+ * (16 within a minute), -1: the daemon ends and says why.
+ */
+#define RESTARTS_MAX 16
+#define RESTART_WINDOW_S 60
+
+struct restarts {
+	time_t first;
+	unsigned int n;
+};
+
+static int restart(struct sched *s, struct restarts *r)
+{
+	const struct gamer_exit_info *ei = sched_exit_info(s);
+	time_t now = time(NULL);
+
+	if (!sched_exit_wants_restart(s, ei))
+		return -1;
+	if (!r->n || now - r->first > RESTART_WINDOW_S) {
+		r->first = now;
+		r->n = 0;
+	}
+	if (++r->n > RESTARTS_MAX) {
+		log_error("the kernel asked for %u restarts within %d s; giving up", r->n - 1,
+			  RESTART_WINDOW_S);
+		return -1;
+	}
+	log_info("the kernel stopped the scheduler and asks for a restart: %s%s%s; attaching "
+		 "again",
+		 ei->reason, ei->msg[0] ? ": " : "", ei->msg);
+	if (sched_restart(s))
+		return -1;
+	log_info("scheduler 'gamer' attached again");
+	return 0;
+}
+
 int cmd_run(const struct run_opts *opts)
 {
 	struct daemon d = { .opts = opts, .inotify_fd = -1 };
@@ -759,6 +798,7 @@ int cmd_run(const struct run_opts *opts)
 	sigset_t sigs;
 	int sfd = -1, tfd = -1, lock_fd, ret = EXIT_FAIL;
 	bool stop = false, requested = false, loop_failed = false;
+	struct restarts restarts = { 0 };
 
 	/*
 	 * A closed stdout or stderr (a pipe whose reader went away) must not
@@ -845,7 +885,9 @@ int cmd_run(const struct run_opts *opts)
 		if (pfd[PFD_EVENTS].revents & POLLIN) {
 			if (sched_handle_events(&d.s) < 0)
 				log_warn("failed to read scheduler events");
-			if (d.s.exited)
+			if (d.s.exited && !opts->no_attach && restart(&d.s, &restarts))
+				stop = true;
+			else if (d.s.exited && opts->no_attach)
 				stop = true;
 		}
 		if (((pfd[PFD_PROC].revents & POLLIN) || detect_pending(d.det)) &&

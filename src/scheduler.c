@@ -280,6 +280,10 @@ static int open_object(struct sched *s, bool attachable, bool with_inh)
 	if (!vmlinux)
 		log_debug("failed to read the kernel's BTF: %s", strerror(errno));
 	err = set_kernel_enums(s->skel, vmlinux, attachable);
+	/* include/linux/sched/ext.h's value where the BTF does not say. */
+	s->ecode_restart = 1ULL << 48;
+	if (vmlinux)
+		btf_enum_value(vmlinux, "scx_exit_code", "SCX_ECODE_ACT_RESTART", &s->ecode_restart);
 	/* Each block-time inheritance hook is optional: its function may not be there. */
 	for (i = 0; i < SCHED_INH_LINKS; i++) {
 		if (!with_inh || !vmlinux ||
@@ -462,6 +466,20 @@ const struct gamer_exit_info *sched_exit_info(const struct sched *s)
 	const struct gamer_exit_info *ei = &s->skel->bss->exit_info;
 
 	return __atomic_load_n(&ei->kind, __ATOMIC_ACQUIRE) ? ei : NULL;
+}
+
+bool sched_exit_wants_restart(const struct sched *s, const struct gamer_exit_info *ei)
+{
+	return ei && s->ecode_restart && ((uint64_t)ei->exit_code & s->ecode_restart);
+}
+
+int sched_restart(struct sched *s)
+{
+	/* The kernel has disabled it already; this drops the dead link. */
+	sched_detach(s);
+	s->exited = false;
+	memset(&s->skel->bss->exit_info, 0, sizeof(s->skel->bss->exit_info));
+	return sched_attach(s);
 }
 
 const char *sched_exit_kind_name(unsigned int kind, char *buf, size_t len)

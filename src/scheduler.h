@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../bpf/intf.h"
 
@@ -24,6 +25,7 @@ struct sched {
 	struct bpf_link *proc_links[SCHED_PROC_LINKS]; /* game detection's tracepoints */
 	struct ring_buffer *events;
 	bool exited; /* ops.exit has run: exit_info is complete */
+	uint64_t ecode_restart; /* the kernel's SCX_ECODE_ACT_RESTART */
 };
 
 /* From the kernel's enum scx_exit_kind: error kinds are numbered from 1024. */
@@ -64,6 +66,17 @@ int sched_handle_events(struct sched *s);
 
 const struct gamer_exit_info *sched_exit_info(const struct sched *s);
 /* "SCX_EXIT_UNREG" etc., or "SCX_EXIT_<n>" for a kind this build does not know. */
+/*
+ * Did the kernel stop the scheduler asking it to attach again (CPU hotplug:
+ * a scheduler without cpu_online/cpu_offline is restarted, as the kernel's
+ * examples do)?
+ */
+bool sched_exit_wants_restart(const struct sched *s, const struct gamer_exit_info *ei);
+/*
+ * Attach the same scheduler again after such a stop: its maps, pins, the
+ * profiles in them and the classes of running games stay as they are.
+ */
+int sched_restart(struct sched *s);
 const char *sched_exit_kind_name(unsigned int kind, char *buf, size_t len);
 /*
  * True when the stop means a failure rather than an orderly stop: an error
