@@ -1384,6 +1384,12 @@ void BPF_STRUCT_OPS(gamer_enable, struct task_struct *p)
 	if (tc) {
 		tc->vtime = vtime_now;
 		tc->queue = 0;
+		/*
+		 * A restart (CPU hotplug) enables tasks that ran under another
+		 * class meanwhile: what was measured before is no sample now.
+		 */
+		tc->last_wake = tc->sleep_start = tc->burst_run = 0;
+		tc->queued = tc->wake_sync = tc->yielded = 0;
 	}
 }
 
@@ -1414,18 +1420,29 @@ void BPF_STRUCT_OPS(gamer_exit, struct scx_exit_info *ei)
 {
 	struct gamer_event *ev;
 
+	s32 cpu = -1;
+	u64 head;
+
 	/* exit_cpu is new in 7.2 (6.19 to 7.1 lack it). */
 	if (bpf_core_field_exists(ei->exit_cpu))
-		exit_info.exit_cpu = ei->exit_cpu;
-	else
-		exit_info.exit_cpu = -1;
+		cpu = ei->exit_cpu;
 	exit_info.exit_code = ei->exit_code;
 	bpf_probe_read_kernel_str(exit_info.reason, sizeof(exit_info.reason),
 				  ei->reason);
 	bpf_probe_read_kernel_str(exit_info.msg, sizeof(exit_info.msg), ei->msg);
-	/* kind last: the daemon treats kind != 0 as "the rest is written". */
-	asm volatile("" ::: "memory");
-	exit_info.kind = ei->kind;
+	/*
+	 * kind last, by a full-barrier atomic (a release on every
+	 * architecture, as a plain store is not): the daemon treats kind != 0
+	 * as "the rest is written", and zeroes the record before a restart.
+	 * kind and exit_cpu are the record's first 8 bytes (intf.h), written
+	 * as one: BPF has 32-bit atomics only from -mcpu=v3.
+	 */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	head = (u64)(u32)ei->kind | (u64)(u32)cpu << 32;
+#else
+	head = (u64)(u32)ei->kind << 32 | (u64)(u32)cpu;
+#endif
+	__sync_val_compare_and_swap((u64 *)&exit_info, 0, head);
 
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (ev) {

@@ -26,12 +26,15 @@
  * Written once by ops.exit, read by the daemon after it sees GAMER_EV_EXIT.
  */
 struct gamer_exit_info {
-	__u32 kind;
+	__u32 kind;	 /* with exit_cpu, the first 8 bytes: written last, as one */
 	__s32 exit_cpu;
 	__s64 exit_code;
 	char reason[GAMER_EXIT_REASON_LEN];
 	char msg[GAMER_EXIT_MSG_LEN];
 };
+_Static_assert(__builtin_offsetof(struct gamer_exit_info, exit_cpu) == 4 &&
+		       __builtin_offsetof(struct gamer_exit_info, exit_code) == 8,
+	       "ops.exit publishes kind and exit_cpu with one 8-byte atomic");
 
 /*
  * compat_missing bits: features the running kernel cannot give this scheduler

@@ -756,38 +756,63 @@ static int setup(struct daemon *d)
  * The kernel stopped the scheduler: when it asks for a restart (CPU hotplug),
  * attach again - profiles, pins and classes are in the maps, which stay -
  * and return 0; otherwise, or when restarts come too fast to be hotplug
- * (16 within a minute), -1: the daemon ends and says why.
+ * (more than 16 in the last minute; a burst of CPUs counts once, see
+ * sched_restart()), -1: the daemon ends and says why.
  */
 #define RESTARTS_MAX 16
-#define RESTART_WINDOW_S 60
+#define RESTART_WINDOW_NS (60ULL * 1000 * 1000 * 1000)
 
 struct restarts {
-	time_t first;
+	uint64_t at[RESTARTS_MAX]; /* CLOCK_MONOTONIC of the last ones, a ring */
 	unsigned int n;
 };
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 static int restart(struct sched *s, struct restarts *r)
 {
 	const struct gamer_exit_info *ei = sched_exit_info(s);
-	time_t now = time(NULL);
+	struct gamer_exit_info was;
+	uint64_t now = monotonic_ns();
+	unsigned int slot = r->n % RESTARTS_MAX;
+	int err;
 
 	if (!sched_exit_wants_restart(s, ei))
 		return -1;
-	if (!r->n || now - r->first > RESTART_WINDOW_S) {
-		r->first = now;
-		r->n = 0;
-	}
-	if (++r->n > RESTARTS_MAX) {
-		log_error("the kernel asked for %u restarts within %d s; giving up", r->n - 1,
-			  RESTART_WINDOW_S);
+	/* The 17th within a minute: the oldest of the last 16 is that recent. */
+	if (r->n >= RESTARTS_MAX && now - r->at[slot] < RESTART_WINDOW_NS) {
+		log_error("the kernel asked for more than %d restarts within a minute (%s: %s); "
+			  "giving up",
+			  RESTARTS_MAX, ei->reason, ei->msg);
 		return -1;
 	}
+	r->at[slot] = now;
+	r->n++;
+	was = *ei;
 	log_info("the kernel stopped the scheduler and asks for a restart: %s%s%s; attaching "
 		 "again",
-		 ei->reason, ei->msg[0] ? ": " : "", ei->msg);
-	if (sched_restart(s))
+		 was.reason, was.msg[0] ? ": " : "", was.msg);
+	err = sched_restart(s);
+	if (err) {
+		log_error("could not attach the scheduler again after '%s': %s", was.msg,
+			  strerror(-err));
+		/* For the exit report: why it stopped, not an empty record. */
+		s->skel->bss->exit_info = was;
 		return -1;
-	log_info("scheduler 'gamer' attached again");
+	}
+	{
+		char ops[128] = "?", seq[32] = "?";
+
+		read_sysfs_line(SCX_SYSFS_DIR "/root/ops", ops, sizeof(ops));
+		read_sysfs_line(SCX_SYSFS_DIR "/enable_seq", seq, sizeof(seq));
+		log_info("scheduler '%s' attached again (enable_seq %s)", ops, seq);
+	}
 	return 0;
 }
 
@@ -885,9 +910,7 @@ int cmd_run(const struct run_opts *opts)
 		if (pfd[PFD_EVENTS].revents & POLLIN) {
 			if (sched_handle_events(&d.s) < 0)
 				log_warn("failed to read scheduler events");
-			if (d.s.exited && !opts->no_attach && restart(&d.s, &restarts))
-				stop = true;
-			else if (d.s.exited && opts->no_attach)
+			if (d.s.exited && (opts->no_attach || restart(&d.s, &restarts)))
 				stop = true;
 		}
 		if (((pfd[PFD_PROC].revents & POLLIN) || detect_pending(d.det)) &&

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -366,12 +368,14 @@ int sched_attach(struct sched *s)
 		struct bpf_program *prog = inh_prog(s, i);
 
 		if (bpf_program__fd(prog) < 0) {
-			log_warn("%s() is not in this kernel's BTF: a boosted task blocked on %s lends no boost",
-				 inh_hooks[i].fn, inh_hooks[i].what);
+			/* Said at the first attach; a restart does not repeat it. */
+			if (!s->restarting)
+				log_warn("%s() is not in this kernel's BTF: a boosted task blocked on %s lends no boost",
+					 inh_hooks[i].fn, inh_hooks[i].what);
 			continue;
 		}
 		s->inh_links[i] = bpf_program__attach(prog);
-		if (!s->inh_links[i])
+		if (!s->inh_links[i] && !s->restarting)
 			log_warn("cannot trace %s() on this kernel (%s): a boosted task blocked on %s lends no boost",
 				 inh_hooks[i].fn, strerror(errno), inh_hooks[i].what);
 	}
@@ -380,7 +384,10 @@ int sched_attach(struct sched *s)
 	s->link = bpf_map__attach_struct_ops(ops);
 	if (!s->link) {
 		err = -errno;
-		if (err == -EBUSY || err == -EEXIST) {
+		if (s->restarting) {
+			/* sched_restart() retries and the daemon reports the end. */
+			log_debug("attaching again: %s", strerror(-err));
+		} else if (err == -EBUSY || err == -EEXIST) {
 			if (read_sysfs_line(SCX_SYSFS_DIR "/root/ops", ops_name, sizeof(ops_name)))
 				snprintf(ops_name, sizeof(ops_name), "unknown");
 			log_error("another sched_ext scheduler is attached: '%s'; stop it first",
@@ -473,13 +480,60 @@ bool sched_exit_wants_restart(const struct sched *s, const struct gamer_exit_inf
 	return ei && s->ecode_restart && ((uint64_t)ei->exit_code & s->ecode_restart);
 }
 
+/* /sys/kernel/sched_ext/hotplug_seq, or 0 where the kernel has none. */
+static unsigned long long hotplug_seq(void)
+{
+	char buf[32];
+
+	if (read_sysfs_line(SCX_SYSFS_DIR "/hotplug_seq", buf, sizeof(buf)))
+		return 0;
+	return strtoull(buf, NULL, 10);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 int sched_restart(struct sched *s)
 {
-	/* The kernel has disabled it already; this drops the dead link. */
+	unsigned long long seq;
+	int err = 0, i;
+
+	/*
+	 * Destroying the dead link is what waits for the kernel's disable to
+	 * end (its unregister); attaching before that is refused (-EBUSY).
+	 */
 	sched_detach(s);
 	s->exited = false;
+	/* Nothing writes it now: the old ops.exit is done, the new not begun. */
 	memset(&s->skel->bss->exit_info, 0, sizeof(s->skel->bss->exit_info));
-	return sched_attach(s);
+	/*
+	 * The kernel stops a scheduler once per CPU that comes or goes (SMT
+	 * turned off: half of them at once): attach when it has been quiet
+	 * for 250 ms (5 s at most), not once per CPU.
+	 */
+	for (i = 0, seq = hotplug_seq(); i < 20; i++) {
+		unsigned long long now;
+
+		sleep_ms(250);
+		now = hotplug_seq();
+		if (now == seq)
+			break;
+		seq = now;
+	}
+	s->restarting = true;
+	for (i = 0; i < 4; i++) {
+		err = sched_attach(s);
+		if (err != -EBUSY && err != -EEXIST)
+			break;
+		sleep_ms(100L << i);
+	}
+	s->restarting = false;
+	return err;
 }
 
 const char *sched_exit_kind_name(unsigned int kind, char *buf, size_t len)

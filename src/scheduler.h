@@ -26,6 +26,7 @@ struct sched {
 	struct ring_buffer *events;
 	bool exited; /* ops.exit has run: exit_info is complete */
 	uint64_t ecode_restart; /* the kernel's SCX_ECODE_ACT_RESTART */
+	bool restarting;	/* in sched_restart(): what the first attach said is not repeated */
 };
 
 /* From the kernel's enum scx_exit_kind: error kinds are numbered from 1024. */
