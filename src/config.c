@@ -1920,44 +1920,6 @@ static bool secure_fd(int fd, const char *path, const char *what, struct diags *
 	return ok;
 }
 
-/*
- * The directory that holds the opened file fd (after symlinks: where the file
- * really is), checked like the file: whoever can write there can replace the
- * file (scx_gamer.yaml's directory, a symlinked profile's target directory).
- */
-static bool secure_parent(int fd, struct diags *d)
-{
-	char link[64], real[PATH_MAX], *slash;
-	ssize_t n;
-	bool ok;
-	int dfd;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, real, sizeof(real) - 1);
-	if (n <= 0) {
-		diags_add(d, DIAG_ERROR, link, 0, 0, "failed to find where the file is: %s",
-			  n < 0 ? strerror(errno) : "empty link");
-		return false;
-	}
-	real[n] = '\0';
-	slash = strrchr(real, '/');
-	if (!slash)
-		return true;
-	if (slash == real)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	dfd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		diags_add(d, DIAG_ERROR, real, 0, 0, "failed to open the directory: %s",
-			  strerror(errno));
-		return false;
-	}
-	ok = secure_fd(dfd, real, "directory", d);
-	close(dfd);
-	return ok;
-}
-
 /* The directory named by path's dirname, if it exists, checked like a file. */
 static bool secure_dir_of(const char *path, struct diags *d)
 {
@@ -1979,6 +1941,27 @@ static bool secure_dir_of(const char *path, struct diags *d)
 	ok = secure_fd(dfd, dir, "directory", d);
 	close(dfd);
 	return ok;
+}
+
+/*
+ * The directory that holds the opened file fd (after symlinks: where the file
+ * really is), checked like the file: whoever can write there can replace the
+ * file (scx_gamer.yaml's directory, a symlinked profile's target directory).
+ */
+static bool secure_parent(int fd, struct diags *d)
+{
+	char link[64], real[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, real, sizeof(real) - 1);
+	if (n <= 0) {
+		diags_add(d, DIAG_ERROR, link, 0, 0, "failed to find where the file is: %s",
+			  n < 0 ? strerror(errno) : "empty link");
+		return false;
+	}
+	real[n] = '\0';
+	return secure_dir_of(real, d);
 }
 
 /*

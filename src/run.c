@@ -673,14 +673,15 @@ static int arm_oneshot_timer(long ms)
 	return fd;
 }
 
-static void report_attached(void)
+/* how: "attached", or "attached again" after a restart. */
+static void report_attached(const char *how)
 {
 	char ops[128] = "?", seq[32] = "?";
 
 	read_sysfs_line(SCX_SYSFS_DIR "/root/ops", ops, sizeof(ops));
 	read_sysfs_line(SCX_SYSFS_DIR "/enable_seq", seq, sizeof(seq));
-	log_info("scheduler '%s' attached (enable_seq %s); stop with SIGINT or SIGTERM",
-		 ops, seq);
+	log_info("scheduler '%s' %s (enable_seq %s); stop with SIGINT or SIGTERM", ops, how,
+		 seq);
 }
 
 /* Print why the scheduler stopped; returns the exit status it implies. */
@@ -806,13 +807,7 @@ static int restart(struct sched *s, struct restarts *r)
 		s->skel->bss->exit_info = was;
 		return -1;
 	}
-	{
-		char ops[128] = "?", seq[32] = "?";
-
-		read_sysfs_line(SCX_SYSFS_DIR "/root/ops", ops, sizeof(ops));
-		read_sysfs_line(SCX_SYSFS_DIR "/enable_seq", seq, sizeof(seq));
-		log_info("scheduler '%s' attached again (enable_seq %s)", ops, seq);
-	}
+	report_attached("attached again");
 	return 0;
 }
 
@@ -863,7 +858,7 @@ int cmd_run(const struct run_opts *opts)
 	} else {
 		if (sched_attach(&d.s))
 			goto out_sched;
-		report_attached();
+		report_attached("attached");
 		sched_report_compat(&d.s);
 	}
 

@@ -66,6 +66,14 @@ settle() {
 }
 
 errors() { grep -c "error: " "$log"; }
+# Until the log has more errors than $1 (5 s at most).
+wait_errors_past() {
+	_i=0
+	while [ "$(errors)" -le "$1" ] && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
 
 # `scx_gamer reload`, then wait (5 s at most) until the daemon has read
 # everything again.
@@ -153,11 +161,7 @@ check "the admin directory recreated" [ "$(slice_of mine)" = 13ms ]
 # A bad edit changes nothing and says where it is wrong.
 e=$(errors)
 printf 'schema: 1\nlog_level: info\ndefaults:\n  slice: 5\n' >"$etc/scx_gamer.yaml"
-i=0
-while [ "$(errors)" -le "$e" ] && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_errors_past "$e"
 check "an invalid edit keeps the last good value" [ "$(slice_of defaults)" = 7ms ]
 check "the error names file, line and column" grep -q "^$etc/scx_gamer.yaml:4:10: error: " "$log"
 run sg status
@@ -188,11 +192,7 @@ settle child 21ms
 check "(setup) the child takes its slice from its base" [ "$(slice_of child)" = 21ms ]
 e=$(errors)
 base 5 >"$etc/profiles/base.yaml"
-i=0
-while [ "$(errors)" -le "$e" ] && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_errors_past "$e"
 check "a broken base keeps its last good version" [ "$(slice_of base)" = 21ms ]
 child 4 >"$etc/profiles/child.yaml"
 i=0
