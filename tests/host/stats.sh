@@ -118,8 +118,10 @@ profile beta >"$shipped/beta.yaml"
 "$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run" --config-dir "$etc" --profile-dir "$shipped" \
 	--no-attach run >"$log" 2>&1 &
 pid=$!
+# The pid file is written last, after every pin (profile_info is not the
+# last one: counters could still be missing when it shows).
 i=0
-while [ ! -e "$pin/profile_info" ] && [ $i -lt 100 ]; do
+while [ ! -e "$T/run/scx_gamer.pid" ] && [ $i -lt 100 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
