@@ -27,6 +27,7 @@
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1117,6 +1118,7 @@ enum field_type {
 	F_TUNABLES,  /* struct tunables_block */
 	F_MATCH,     /* profile match entries */
 	F_EXCLUDE,   /* the daemon file's exclude entries */
+	F_USERS,     /* the daemon file's game_users: uids or user names */
 	F_THREADS,   /* profile thread rules */
 };
 
@@ -1129,7 +1131,7 @@ struct field {
 	const char *expect; /* for "missing key" and wrong-type messages */
 };
 
-enum { DF_SCHEMA, DF_LOG_LEVEL, DF_DEFAULTS, DF_EXCLUDE, DF_COUNT };
+enum { DF_SCHEMA, DF_LOG_LEVEL, DF_DEFAULTS, DF_EXCLUDE, DF_GAME_USERS, DF_COUNT };
 static const struct field daemon_fields[DF_COUNT] = {
 	[DF_SCHEMA] = { "schema", F_SCHEMA, .required = true, .expect = "schema: 1" },
 	[DF_LOG_LEVEL] = { "log_level", F_LOG_LEVEL, .off = offsetof(struct daemon_config, log_level) },
@@ -1137,6 +1139,7 @@ static const struct field daemon_fields[DF_COUNT] = {
 	[DF_EXCLUDE] = { "exclude", F_EXCLUDE,
 			 .expect = "a list of match entries (steam_app_id, comm, exe, cmdline, "
 				   "wine_exe)" },
+	[DF_GAME_USERS] = { "game_users", F_USERS, .expect = "a list of user names or uids" },
 };
 
 enum { PF_SCHEMA, PF_NAME, PF_PRIORITY, PF_EXTENDS, PF_MATCH, PF_TUNABLES, PF_THREADS, PF_COUNT };
@@ -1209,6 +1212,67 @@ static void get_names(struct ctx *c, const struct node *val, const char *path,
 		r->names[i] = get_string(c, item, ipath);
 		if (r->names[i])
 			check_comm(c, item, ipath, r->names[i]);
+	}
+}
+
+/*
+ * game_users: a list of uids (whole numbers) and user names, names resolved
+ * now (getpwnam_r: /etc/passwd or whatever NSS the system uses).
+ */
+static void get_users(struct ctx *c, const struct node *val, const char *path,
+		      struct daemon_config *dc)
+{
+	if (val->kind == N_BAD)
+		return;
+	if (val->kind != N_SEQ) {
+		nerr(c, val, "%s: expected a list of user names or uids (- NAME), got %s", path,
+		     kind_name(val));
+		return;
+	}
+	if (!val->n) {
+		nerr(c, val,
+		     "%s: the list is empty, so no process would get a game profile; leave "
+		     "game_users out to let every user's games have theirs",
+		     path);
+		return;
+	}
+	dc->game_users = calloc(val->n, sizeof(*dc->game_users));
+	if (!dc->game_users) {
+		oom(c);
+		return;
+	}
+	dc->has_game_users = true;
+	for (size_t i = 0; i < val->n; i++) {
+		const struct node *item = val->kid[i];
+		char ipath[PATH_LEN], buf[4096];
+		struct passwd pw, *res = NULL;
+		uint64_t v;
+		int err;
+
+		path_fmt(ipath, "%s[%zu]", path, i);
+		if (!want_scalar(c, item, ipath, "a user name or a uid"))
+			continue;
+		/* All digits: a uid (a name may start with a digit, as "1password"). */
+		if (item->len && strspn(item->str, "0123456789") == item->len) {
+			if (get_uint(c, item, ipath, 0, UINT32_MAX - 1, &v))
+				dc->game_users[dc->n_game_users++] = (uint32_t)v;
+			continue;
+		}
+		if (!item->len) {
+			nerr(c, item, "%s: expected a user name or a uid, got an empty string", ipath);
+			continue;
+		}
+		err = getpwnam_r(item->str, &pw, buf, sizeof(buf), &res);
+		if (!res) {
+			if (err)
+				nerr(c, item, "%s: cannot look up user '%.40s': %s", ipath, item->str,
+				     strerror(err));
+			else
+				nerr(c, item, "%s: no user named '%.40s' on this system", ipath,
+				     item->str);
+			continue;
+		}
+		dc->game_users[dc->n_game_users++] = (uint32_t)pw.pw_uid;
 	}
 }
 
@@ -1371,6 +1435,9 @@ static void set_field(struct ctx *c, const struct field *fd, const struct node *
 		get_match_list(c, val, path, &dc->exclude, &dc->n_exclude, false);
 		break;
 	}
+	case F_USERS:
+		get_users(c, val, path, base);
+		break;
 	case F_THREADS:
 		get_threads(c, val, path, base);
 		break;
@@ -1479,6 +1546,7 @@ void daemon_config_free(struct daemon_config *c)
 {
 	free(c->path);
 	match_list_free(c->exclude, c->n_exclude);
+	free(c->game_users);
 	memset(c, 0, sizeof(*c));
 }
 

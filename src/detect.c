@@ -294,7 +294,7 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 		proc_info_free(&pi);
 		return;
 	}
-	if (!ok && r.excluded < 0) {
+	if (!ok && !match_blocked(&r)) {
 		pkey = (uint32_t)pi.ppid;
 		if (have && cur.how == GAMER_HOW_INHERITED) {
 			want = cur;
@@ -313,6 +313,7 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 	if (!ok) {
 		if (have && owned_proc(&cur))
 			log_info("pid %d (%s): no profile now%s", pid, pi.comm,
+				 r.not_user ? " (uid not in game_users)" :
 				 r.excluded >= 0 ? " (excluded)" : "");
 		put_proc(d, key, NULL);
 		put_threads(d, pid, NULL, 0);
@@ -664,7 +665,7 @@ void detect_rescan(struct detect *d, const char *why)
 		s.pid = pid;
 		s.ppid = pi.ppid;
 		s.own = own_class(d, &pi, &r, &s.cls);
-		s.excluded = r.excluded >= 0;
+		s.excluded = match_blocked(&r);
 		s.decided = s.own;
 		proc_info_free(&pi);
 		if (n == cap) {

@@ -225,13 +225,19 @@ int cmd_explain(const struct paths *paths, const char *arg)
 		       verdicts[i].matched ? "MATCH" : "no   ",
 		       safe_text(verdicts[i].why, why, sizeof(why)));
 	}
-	if (r.excluded >= 0)
+	if (r.not_user)
+		printf("not a game user: uid %u is not in game_users of %s: no game profile, "
+		       "not inherited either\n",
+		       pi.uid, cfg.daemon.path ? cfg.daemon.path : "the daemon file");
+	else if (r.excluded >= 0)
 		printf("excluded: exclude[%d] of %s matches: no game profile, not inherited either\n",
 		       r.excluded, cfg.daemon.path ? cfg.daemon.path : "the daemon file");
 	if (r.profile >= 0)
 		printf("chosen: %s (priority %d, then the most specific key: %s)\n",
 		       cfg.profiles[r.profile].id, cfg.profiles[r.profile].priority,
 		       match_key_name(r.key));
+	else if (r.not_user)
+		printf("chosen: none (uid not in game_users)\n");
 	else if (r.excluded >= 0)
 		printf("chosen: none (excluded)\n");
 	else if (games_lookup(paths->pin_dir, "proc_class", (uint32_t)pi.ppid, &pc) == 0)

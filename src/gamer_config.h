@@ -140,6 +140,13 @@ struct daemon_config {
 	/* Processes that never get a game profile (Wine/Steam infrastructure). */
 	struct match_entry *exclude;
 	size_t n_exclude;
+	/*
+	 * game_users: the only real uids whose processes get game profiles
+	 * (names resolved at load); has_game_users false: everyone's do.
+	 */
+	uint32_t *game_users;
+	size_t n_game_users;
+	bool has_game_users;
 };
 
 /* One `threads:` rule: a thread whose name matches any glob gets the role. */

@@ -109,6 +109,29 @@ static int read_stat(const char *root, int pid, struct proc_info *pi)
 	return 0;
 }
 
+/* The real uid from ROOT/PID/status ("Uid:\treal\teffective..."); UINT32_MAX if unknown. */
+static uint32_t read_uid(const char *root, int pid)
+{
+	char path[PATH_MAX], *buf, *p, *end;
+	unsigned long v;
+
+	snprintf(path, sizeof(path), "%s/%d/status", root, pid);
+	buf = read_file(path, 16384, NULL);
+	if (!buf)
+		return UINT32_MAX;
+	p = strstr(buf, "\nUid:");
+	if (!p) {
+		free(buf);
+		return UINT32_MAX;
+	}
+	errno = 0;
+	v = strtoul(p + 5, &end, 10);
+	free(buf);
+	if (errno || end == p + 5 || v >= UINT32_MAX)
+		return UINT32_MAX;
+	return (uint32_t)v;
+}
+
 static void chomp(char *s)
 {
 	size_t n = strlen(s);
@@ -228,6 +251,7 @@ int proc_read(const char *root, int pid, struct proc_info *pi)
 	err = read_stat(root, pid, pi);
 	if (err)
 		return err;
+	pi->uid = read_uid(root, pid);
 	if ((pi->state == 'Z' || pi->state == 'X') && !other_threads(root, pid))
 		return -ENOENT;
 
@@ -591,6 +615,9 @@ void match_process(const struct config_set *c, const struct proc_info *pi,
 			break;
 		}
 	}
+	r->not_user = dc->has_game_users;
+	for (size_t i = 0; i < dc->n_game_users && r->not_user; i++)
+		r->not_user = dc->game_users[i] != pi->uid;
 
 	for (size_t p = 0; p < c->n_profiles; p++) {
 		const struct profile *pr = &c->profiles[p];
@@ -617,9 +644,13 @@ void match_process(const struct config_set *c, const struct proc_info *pi,
 			}
 		}
 		if (v.entry >= 0) {
-			v.matched = r->excluded < 0;
+			v.matched = !match_blocked(r);
 			describe(what, sizeof(what), &pr->match[v.entry], v.key, pi, true);
-			if (r->excluded >= 0)
+			if (r->not_user)
+				snprintf(v.why, sizeof(v.why),
+					 "match[%d]: %.120s, but uid %u is not in game_users (in %.60s)",
+					 v.entry, what, pi->uid, dc->path ? dc->path : "the daemon file");
+			else if (r->excluded >= 0)
 				snprintf(v.why, sizeof(v.why),
 					 "match[%d]: %.120s, but the process is excluded (exclude[%d] in %.60s)",
 					 v.entry, what, r->excluded, dc->path ? dc->path : "the daemon file");

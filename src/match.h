@@ -44,10 +44,11 @@ struct proc_info {
 	 */
 	uint32_t steam_app_id;
 	int steam_from;
+	uint32_t uid; /* status "Uid:": the real uid (who started it); UINT32_MAX: unknown */
 };
 
 /*
- * Read ROOT/PID/{stat,comm,exe,cmdline} into pi (zeroed first). Returns 0, or
+ * Read ROOT/PID/{stat,status,comm,exe,cmdline} into pi (zeroed first). Returns 0, or
  * -ENOENT if the process is gone (or a zombie whose threads have all
  * exited), -errno for
  * other failures. A process whose exe or cmdline cannot be read (a kernel
@@ -109,10 +110,18 @@ struct match_result {
 	int entry;	/* its matching entry */
 	uint32_t key;	/* that entry's most specific key */
 	int excluded;	/* index of the exclude entry that matched, or -1 */
+	bool not_user;	/* its uid is not in the daemon file's game_users */
 };
 
+/* No game profile for it, by its own match or from its parent. */
+static inline bool match_blocked(const struct match_result *r)
+{
+	return r->excluded >= 0 || r->not_user;
+}
+
 /*
- * The profile pi matches by itself. An excluded process matches nothing.
+ * The profile pi matches by itself. An excluded process, or one whose uid
+ * game_users leaves out, matches nothing.
  * With verdicts (n_profiles long), each profile's verdict is filled too.
  */
 void match_process(const struct config_set *c, const struct proc_info *pi,

@@ -760,6 +760,29 @@ static void test_profile_parse(void)
 	      "an empty exclude entry is refused");
 	d_err("schema: 1\nexclude: wineserver\n", 2, 10, "exclude: expected a list of match entries",
 	      NULL, "exclude must be a list");
+	r = parse_d("schema: 1\ngame_users: [1000, root, \"0\", 4294967294]\n", &dc);
+	tap_ok(r == 0 && dc.has_game_users && dc.n_game_users == 4 && dc.game_users[0] == 1000 &&
+		       dc.game_users[1] == 0 && dc.game_users[2] == 0 &&
+		       dc.game_users[3] == 4294967294u,
+	       "game_users: uids and user names (resolved), quoted or not");
+	if (!r)
+		daemon_config_free(&dc);
+	r = parse_d("schema: 1\n", &dc);
+	tap_ok(r == 0 && !dc.has_game_users && !dc.n_game_users,
+	       "game_users left out: no limit (everyone)");
+	if (!r)
+		daemon_config_free(&dc);
+	d_err("schema: 1\ngame_users:\n  - 1000\n  - no-such-user-scx\n", 4, 5,
+	      "game_users[1]: no user named 'no-such-user-scx' on this system", NULL,
+	      "game_users: an unknown user name is an error, not skipped");
+	d_err("schema: 1\ngame_users: []\n", 2, 13, "game_users: the list is empty", "leave",
+	      "game_users: an empty list is refused (it would turn every game profile off)");
+	d_err("schema: 1\ngame_users: alice\n", 2, 13, "game_users: expected a list of user names",
+	      NULL, "game_users must be a list");
+	d_err("schema: 1\ngame_users: [4294967295]\n", 2, 14, "game_users[0]: 4294967295 is out of range",
+	      NULL, "game_users: (uid_t)-1 is not a uid");
+	d_err("schema: 1\ngame_users: [{name: a}]\n", 2, 14, "game_users[0]: expected a user name or a uid",
+	      NULL, "game_users: a mapping is not a user");
 
 	p_err("schema: 1\npriority: 101\nmatch:\n  - comm: x\n", 2, 11, "priority: 101 is out of range",
 	      "0..100", "priority 101 is out of range");

@@ -356,6 +356,39 @@ check "adding it back applies it to the running game again" wait_game "$game2" "
 check "... and to the child, inherited through the rescan" wait_game "$helper" "native inherited"
 check "... with the thread roles" wait_role "$game2" "$render" render
 
+# ---- game_users: whose processes may get game profiles ------------------------------------
+
+# Anyone can name a process nativegame; with game_users only the listed users'
+# processes get game profiles. The other user here is nobody (setpriv sets the
+# real and effective uid): the copy it runs must be reachable for it.
+chmod 711 "$T" "$bin"
+put_daemon() { printf '%s\n' "$1" > "$etc/scx_gamer.yaml.tmp" && mv "$etc/scx_gamer.yaml.tmp" "$etc/scx_gamer.yaml"; }
+daemon_base='schema: 1
+exclude:
+  - comm: wineserver
+  - comm: reaper'
+put_daemon "$daemon_base
+game_users: [root]"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$bin/nativegame" NobodyRender \
+	> "$T/nobody.out" 2>&1 &
+nobody=$!
+wait_for_file "$T/nobody.out" ready
+check "game_users: [root]: root's running game keeps its profile" wait_game "$game2" "native comm"
+check "... another user's process named like the game gets none" wait_game "$nobody" none
+run sg explain "$nobody"
+check "... and explain says why" contains "$out" "not a game user: uid 65534 is not in game_users"
+check "... on the matching profile's line too" contains "$out" "but uid 65534 is not in game_users"
+put_daemon "$daemon_base
+game_users: [no-such-user-scx]"
+check "game_users naming an unknown user is an error, the last good file stays" \
+	wait_for_file "$log" "game_users.0.: no user named 'no-such-user-scx'"
+check "... so the other user's process still gets nothing" wait_game "$nobody" none
+put_daemon "$daemon_base"
+check "without game_users every user's game gets its profile (a rescan at reload)" \
+	wait_game "$nobody" "native comm"
+kill "$nobody"
+wait "$nobody" 2>/dev/null
+
 # ---- exit ----------------------------------------------------------------------------------
 
 tids="$(tid_of native.out RenderThread) $(tid_of native.out Worker1) $(tid_of native.out AudioThread)"

@@ -57,6 +57,7 @@ struct fake {
 	const char *exe;  /* symlink target, NULL: none (kernel thread) */
 	const char *const *argv, *const *envp;
 	const char *const *threads; /* "TID:NAME" */
+	int uid;		    /* the real uid in status; -1: no status file */
 };
 
 static void mkproc(const struct fake *f)
@@ -75,6 +76,16 @@ static void mkproc(const struct fake *f)
 	snprintf(path, sizeof(path), "%s/comm", dir);
 	n = (size_t)snprintf(buf, sizeof(buf), "%s\n", f->comm);
 	write_file(path, buf, n);
+	snprintf(path, sizeof(path), "%s/status", dir);
+	unlink(path);
+	if (f->uid >= 0) {
+		/* Effective uid 0 after the real one: the real one must be read. */
+		n = (size_t)snprintf(buf, sizeof(buf),
+				     "Name:\t%s\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t%d\n"
+				     "Pid:\t%d\nPPid:\t%d\nUid:\t%d\t0\t0\t0\nGid:\t%d\t0\t0\t0\n",
+				     f->comm, f->pid, f->pid, f->ppid, f->uid, f->uid);
+		write_file(path, buf, n);
+	}
 	snprintf(path, sizeof(path), "%s/cmdline", dir);
 	write_file(path, buf, join0(buf, sizeof(buf), f->argv));
 	snprintf(path, sizeof(path), "%s/environ", dir);
@@ -419,6 +430,37 @@ static void test_exclusion_and_threads(void)
 	}
 }
 
+static void test_game_users(void)
+{
+	struct match_verdict v[1];
+	struct match_result r;
+
+	mkproc(&(struct fake){ .pid = 800, .ppid = 1, .comm = "cs2", .exe = "/g/cs2",
+			       .argv = V("cs2"), .uid = 1000 });
+	mkproc(&(struct fake){ .pid = 801, .ppid = 1, .comm = "cs2", .exe = "/tmp/cs2",
+			       .argv = V("cs2"), .uid = 1001 });
+	mkproc(&(struct fake){ .pid = 802, .ppid = 1, .comm = "cs2", .exe = "/g/cs2",
+			       .argv = V("cs2"), .uid = -1 });
+	tap_ok(rd(800) == 0 && pi.uid == 1000 && rd(802) == 0 && pi.uid == UINT32_MAX,
+	       "game_users: the real uid is read from status (not the effective one); none: unknown");
+	cfg_reset();
+	cfg_add("cs2", "schema: 1\nmatch:\n  - comm: cs2\n");
+	tap_ok(!strcmp(chosen(801, &r), "cs2") && !r.not_user,
+	       "game_users left out: every user's processes get game profiles");
+	cfg_daemon("schema: 1\ngame_users: [1000, 4242]\n");
+	tap_ok(!strcmp(chosen(800, &r), "cs2") && !r.not_user, "game_users: a listed uid's game matches");
+	tap_ok(!strcmp(chosen(801, &r), "") && r.not_user && r.excluded < 0,
+	       "game_users: another user naming a process cs2 gets nothing");
+	tap_ok(!strcmp(chosen(802, &r), "") && r.not_user,
+	       "game_users: a process whose uid cannot be read gets nothing");
+	rd(801);
+	match_process(&cfg, &pi, &r, v);
+	tap_ok(!v[0].matched && v[0].entry == 0 &&
+		       strstr(v[0].why, "but uid 1001 is not in game_users"),
+	       "explain's verdict says the entry matched but the uid is not a game user");
+	cfg_daemon("schema: 1\n");
+}
+
 /* This process through the real /proc: the parser on the kernel's own files. */
 static void test_real_proc(void)
 {
@@ -433,6 +475,7 @@ static void test_real_proc(void)
 	n = readlink("/proc/self/exe", want, sizeof(want) - 1);
 	want[n > 0 ? n : 0] = '\0';
 	tap_ok(!strcmp(pi.exe, want), "the real /proc: the exe path");
+	tap_ok(pi.uid == (uint32_t)getuid(), "the real /proc: the real uid");
 	proc_read_steam("/proc", &pi);
 	/* setenv() does not change /proc/PID/environ: the id is the exec-time one. */
 	tap_ok(pi.steam_app_id == 0 || pi.steam_from != getpid(),
@@ -452,6 +495,7 @@ int main(void)
 	test_steam();
 	test_precedence();
 	test_exclusion_and_threads();
+	test_game_users();
 	test_real_proc();
 	proc_info_free(&pi);
 	cfg_reset();
