@@ -21,12 +21,26 @@
 /* Ancestors searched for a Steam app id. */
 #define STEAM_MAX_DEPTH 32
 
-/* Read a whole /proc file into a NUL-terminated buffer; NULL with errno. */
-static char *read_file(const char *path, size_t max, size_t *len)
+/*
+ * A process's facts are read through one descriptor of its /proc directory
+ * (proc_dir): once the process is gone, the kernel answers every file under
+ * it with an error, so a pid reused meanwhile cannot mix its facts with the
+ * old process's.
+ */
+static int proc_dir(const char *root, int pid)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%d", root, pid);
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Read a whole /proc file (name under dfd) into a NUL-terminated buffer; NULL with errno. */
+static char *read_file_at(int dfd, const char *name, size_t max, size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap), *nb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
 	ssize_t r;
 
 	if (fd < 0 || !buf) {
@@ -74,13 +88,12 @@ static char *read_file(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
-static int read_stat(const char *root, int pid, struct proc_info *pi)
+static int read_stat_at(int dfd, struct proc_info *pi)
 {
-	char path[PATH_MAX], *buf, *p;
+	char *buf, *p;
 	int field;
 
-	snprintf(path, sizeof(path), "%s/%d/stat", root, pid);
-	buf = read_file(path, 4096, NULL);
+	buf = read_file_at(dfd, "stat", 4096, NULL);
 	if (!buf)
 		return -errno;
 	/* "PID (COMM) S PPID ...": comm may hold spaces and ')'. */
@@ -109,14 +122,24 @@ static int read_stat(const char *root, int pid, struct proc_info *pi)
 	return 0;
 }
 
-/* The real uid from ROOT/PID/status ("Uid:\treal\teffective..."); UINT32_MAX if unknown. */
-static uint32_t read_uid(const char *root, int pid)
+static int read_stat(const char *root, int pid, struct proc_info *pi)
 {
-	char path[PATH_MAX], *buf, *p, *end;
+	int dfd = proc_dir(root, pid), err;
+
+	if (dfd < 0)
+		return -errno;
+	err = read_stat_at(dfd, pi);
+	close(dfd);
+	return err;
+}
+
+/* The real uid from status ("Uid:\treal\teffective..."); UINT32_MAX if unknown. */
+static uint32_t read_uid_at(int dfd)
+{
+	char *buf, *p, *end;
 	unsigned long v;
 
-	snprintf(path, sizeof(path), "%s/%d/status", root, pid);
-	buf = read_file(path, 16384, NULL);
+	buf = read_file_at(dfd, "status", 16384, NULL);
 	if (!buf)
 		return UINT32_MAX;
 	p = strstr(buf, "\nUid:");
@@ -199,17 +222,20 @@ static void find_wine_exe(struct proc_info *pi, const char *args, size_t len)
 }
 
 /* A zombie leader whose other threads still run is a live process. */
-static bool other_threads(const char *root, int pid)
+static bool other_threads_at(int dfd, int pid)
 {
-	char path[PATH_MAX];
 	struct dirent *de;
 	bool found = false;
 	DIR *dir;
+	int fd = openat(dfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "%s/%d/task", root, pid);
-	dir = opendir(path);
-	if (!dir)
+	if (fd < 0)
 		return false;
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return false;
+	}
 	while (!found && (de = readdir(dir)))
 		found = atoi(de->d_name) > 0 && atoi(de->d_name) != pid;
 	closedir(dir);
@@ -219,14 +245,17 @@ static bool other_threads(const char *root, int pid)
 bool proc_alive(const char *root, int pid, unsigned long long start)
 {
 	struct proc_info pi = { 0 };
+	int dfd = proc_dir(root, pid);
+	bool alive = false;
 
-	if (read_stat(root, pid, &pi))
+	if (dfd < 0)
 		return false;
-	if (start && pi.start != start)
-		return false;
-	if (pi.flags & PROC_PF_EXITING)
-		return false;
-	return !((pi.state == 'Z' || pi.state == 'X') && !other_threads(root, pid));
+	if (read_stat_at(dfd, &pi) || (start && pi.start != start) || (pi.flags & PROC_PF_EXITING))
+		goto out;
+	alive = !((pi.state == 'Z' || pi.state == 'X') && !other_threads_at(dfd, pid));
+out:
+	close(dfd);
+	return alive;
 }
 
 void proc_set_comm(struct proc_info *pi, const char *comm)
@@ -239,32 +268,53 @@ void proc_set_comm(struct proc_info *pi, const char *comm)
 	}
 }
 
-int proc_read(const char *root, int pid, struct proc_info *pi)
+/* A process that went away while being read is gone, whatever the error. */
+static int gone_or(int err)
 {
-	char path[PATH_MAX], *buf;
+	return err == ESRCH ? -ENOENT : -err;
+}
+
+static int proc_read_fields(int dfd, int pid, struct proc_info *pi);
+
+static int proc_read_at(int dfd, int pid, struct proc_info *pi)
+{
+	memset(pi, 0, sizeof(*pi));
+	pi->pid = pid;
+	return proc_read_fields(dfd, pid, pi);
+}
+
+int proc_read_dir(int dfd, int pid, struct proc_info *pi)
+{
+	int err = proc_read_at(dfd, pid, pi);
+
+	if (err)
+		proc_info_free(pi);
+	return err;
+}
+
+static int proc_read_fields(int dfd, int pid, struct proc_info *pi)
+{
+	char *buf;
 	size_t len = 0, i;
 	ssize_t n;
 	int err;
 
-	memset(pi, 0, sizeof(*pi));
-	pi->pid = pid;
-	err = read_stat(root, pid, pi);
+	err = read_stat_at(dfd, pi);
 	if (err)
-		return err;
-	pi->uid = read_uid(root, pid);
-	if ((pi->state == 'Z' || pi->state == 'X') && !other_threads(root, pid))
+		return err == -ESRCH ? -ENOENT : err;
+	pi->uid = read_uid_at(dfd);
+	if ((pi->state == 'Z' || pi->state == 'X') && !other_threads_at(dfd, pid))
 		return -ENOENT;
 
-	snprintf(path, sizeof(path), "%s/%d/comm", root, pid);
-	buf = read_file(path, 64, NULL);
+	buf = read_file_at(dfd, "comm", 64, NULL);
 	if (!buf)
-		return -errno;
+		return gone_or(errno);
 	chomp(buf);
 	snprintf(pi->comm, sizeof(pi->comm), "%s", buf);
 	free(buf);
 
-	snprintf(path, sizeof(path), "%s/%d/exe", root, pid);
-	n = readlink(path, pi->exe, sizeof(pi->exe) - 1);
+	/* No exe (a kernel thread) is not an error. */
+	n = readlinkat(dfd, "exe", pi->exe, sizeof(pi->exe) - 1);
 	if (n < 0)
 		n = 0;
 	pi->exe[n] = '\0';
@@ -272,9 +322,11 @@ int proc_read(const char *root, int pid, struct proc_info *pi)
 	if (n > 10 && strcmp(pi->exe + n - 10, " (deleted)") == 0)
 		pi->exe[n - 10] = '\0';
 
-	snprintf(path, sizeof(path), "%s/%d/cmdline", root, pid);
-	buf = read_file(path, PROC_FILE_MAX, &len);
+	/* A kernel thread's cmdline is empty; one that cannot be read is taken as empty. */
+	buf = read_file_at(dfd, "cmdline", PROC_FILE_MAX, &len);
 	if (!buf) {
+		if (errno == ESRCH)
+			return -ENOENT;
 		buf = strdup("");
 		len = 0;
 		if (!buf)
@@ -297,6 +349,20 @@ int proc_read(const char *root, int pid, struct proc_info *pi)
 	return 0;
 }
 
+int proc_read(const char *root, int pid, struct proc_info *pi)
+{
+	int dfd, err;
+
+	memset(pi, 0, sizeof(*pi));
+	pi->pid = pid;
+	dfd = proc_dir(root, pid);
+	if (dfd < 0)
+		return gone_or(errno);
+	err = proc_read_dir(dfd, pid, pi);
+	close(dfd);
+	return err;
+}
+
 void proc_info_free(struct proc_info *pi)
 {
 	free(pi->cmdline);
@@ -307,9 +373,13 @@ void proc_info_free(struct proc_info *pi)
 bool proc_thread_comm(const char *root, int pid, int tid, char *buf, size_t len)
 {
 	char path[PATH_MAX], *s;
+	int dfd = proc_dir(root, pid);
 
-	snprintf(path, sizeof(path), "%s/%d/task/%d/comm", root, pid, tid);
-	s = read_file(path, 64, NULL);
+	if (dfd < 0)
+		return false;
+	snprintf(path, sizeof(path), "task/%d/comm", tid);
+	s = read_file_at(dfd, path, 64, NULL);
+	close(dfd);
 	if (!s)
 		return false;
 	chomp(s);
@@ -333,15 +403,14 @@ static uint32_t parse_app_id(const char *s)
 	return (uint32_t)v;
 }
 
-/* SteamAppId (preferred) or SteamGameId from ROOT/PID/environ. */
-static uint32_t env_app_id(const char *root, int pid)
+/* SteamAppId (preferred) or SteamGameId from environ. */
+static uint32_t env_app_id_at(int dfd)
 {
-	char path[PATH_MAX], *buf, *v;
+	char *buf, *v;
 	uint32_t app = 0, game = 0;
 	size_t len;
 
-	snprintf(path, sizeof(path), "%s/%d/environ", root, pid);
-	buf = read_file(path, PROC_FILE_MAX, &len);
+	buf = read_file_at(dfd, "environ", PROC_FILE_MAX, &len);
 	if (!buf)
 		return 0;
 	/* Cut at the size limit: the last variable may be cut too; drop it. */
@@ -359,14 +428,13 @@ static uint32_t env_app_id(const char *root, int pid)
 }
 
 /* Steam's reaper runs games as `reaper SteamLaunch AppId=N -- ...`. */
-static uint32_t reaper_app_id(const char *root, int pid)
+static uint32_t reaper_app_id_at(int dfd)
 {
-	char path[PATH_MAX], *buf, *a;
+	char *buf, *a;
 	uint32_t id = 0;
 	size_t len;
 
-	snprintf(path, sizeof(path), "%s/%d/cmdline", root, pid);
-	buf = read_file(path, PROC_FILE_MAX, &len);
+	buf = read_file_at(dfd, "cmdline", PROC_FILE_MAX, &len);
 	if (!buf)
 		return 0;
 	if (strcmp(any_basename(buf), "reaper") == 0) {
@@ -409,7 +477,8 @@ void proc_read_steam(const char *root, struct proc_info *pi)
 
 	for (int depth = 0; pid > 1 && depth < STEAM_MAX_DEPTH; depth++) {
 		unsigned int slot = (unsigned int)pid % STEAM_CACHE;
-		struct proc_info up;
+		struct proc_info up, cur;
+		int dfd;
 
 		if (depth > 0 && steam_cache[slot].root == root && steam_cache[slot].pid == pid &&
 		    steam_cache[slot].start == start) {
@@ -417,11 +486,24 @@ void proc_read_steam(const char *root, struct proc_info *pi)
 			from = steam_cache[slot].from;
 			break;
 		}
+		/*
+		 * Through one descriptor, checked to be the process meant (its
+		 * start time): a pid reused since is not asked.
+		 */
+		dfd = proc_dir(root, pid);
+		if (dfd < 0)
+			break;
+		memset(&cur, 0, sizeof(cur));
+		if (read_stat_at(dfd, &cur) || cur.start != start) {
+			close(dfd);
+			break;
+		}
 		chain[n] = pid;
 		starts[n++] = start;
-		id = env_app_id(root, pid);
+		id = env_app_id_at(dfd);
 		if (!id)
-			id = reaper_app_id(root, pid);
+			id = reaper_app_id_at(dfd);
+		close(dfd);
 		if (id) {
 			from = pid;
 			break;

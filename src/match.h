@@ -55,6 +55,12 @@ struct proc_info {
  * thread, no permission) is still read, with those empty.
  */
 int proc_read(const char *root, int pid, struct proc_info *pi);
+/*
+ * proc_read() through dfd, an open ROOT/PID directory: every fact comes from
+ * the process dfd was opened on, and -ENOENT once it is gone (a pid reused
+ * since is not read).
+ */
+int proc_read_dir(int dfd, int pid, struct proc_info *pi);
 /* include/linux/sched.h: the task is exiting (its exit tracepoint may have run). */
 #define PROC_PF_EXITING 0x00000004
 

@@ -27,6 +27,13 @@ static inline __attribute__((format(printf, 2, 3))) int tap_ok(int cond, const c
 	return cond;
 }
 
+/* n tests that cannot run here, reported as skipped. */
+static inline void tap_skip(int n, const char *why)
+{
+	for (int i = 0; i < n; i++)
+		printf("ok %d # SKIP %s\n", ++tap_n, why);
+}
+
 static inline void tap_bail(const char *why)
 {
 	printf("Bail out! %s\n", why);

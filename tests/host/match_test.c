@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../src/gamer_config.h"
@@ -461,6 +463,65 @@ static void test_game_users(void)
 	cfg_daemon("schema: 1\n");
 }
 
+/* A child that sleeps until killed, named comm; its pid. */
+static pid_t sleeper(const char *comm)
+{
+	pid_t p = fork();
+
+	if (p == 0) {
+		execl("/bin/sh", comm, "-c", "exec sleep 100", (char *)NULL);
+		_exit(127);
+	}
+	return p;
+}
+
+/*
+ * The real /proc and a reused pid: a directory descriptor opened on the first
+ * process must not read the second one, which got the same pid (forced with
+ * ns_last_pid, root only).
+ */
+static void test_pid_reuse(void)
+{
+	struct proc_info a = { 0 }, b = { 0 };
+	char path[64];
+	pid_t first, second;
+	int dfd, fd, r;
+
+	first = sleeper("first-proc");
+	usleep(200 * 1000);
+	snprintf(path, sizeof(path), "/proc/%d", first);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = proc_read_dir(dfd, first, &a);
+	tap_ok(dfd >= 0 && r == 0 && a.start != 0, "pid reuse: the first process reads through its directory");
+	kill(first, SIGKILL);
+	waitpid(first, NULL, 0);
+	fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%d", first - 1);
+	if (fd < 0 || write(fd, path, strlen(path)) < 0) {
+		tap_skip(2, "pid reuse: cannot set ns_last_pid (not root?)");
+		if (fd >= 0)
+			close(fd);
+		close(dfd);
+		proc_info_free(&a);
+		return;
+	}
+	close(fd);
+	second = sleeper("second-proc");
+	usleep(200 * 1000);
+	proc_info_free(&b);
+	r = proc_read_dir(dfd, first, &b);
+	tap_ok(second == first && r == -ENOENT,
+	       "pid reuse: the old directory reads as gone, not as the new process (pid %d again: %s, r=%d)",
+	       (int)second, second == first ? "yes" : "no", r);
+	tap_ok(proc_read("/proc", first, &b) == 0 && b.start != a.start,
+	       "pid reuse: a fresh read sees the new process (another start time)");
+	kill(second, SIGKILL);
+	waitpid(second, NULL, 0);
+	close(dfd);
+	proc_info_free(&a);
+	proc_info_free(&b);
+}
+
 /* This process through the real /proc: the parser on the kernel's own files. */
 static void test_real_proc(void)
 {
@@ -496,6 +557,7 @@ int main(void)
 	test_precedence();
 	test_exclusion_and_threads();
 	test_game_users();
+	test_pid_reuse();
 	test_real_proc();
 	proc_info_free(&pi);
 	cfg_reset();
