@@ -1216,8 +1216,44 @@ static void get_names(struct ctx *c, const struct node *val, const char *path,
 }
 
 /*
- * game_users: a list of uids (whole numbers) and user names, names resolved
- * now (getpwnam_r: /etc/passwd or whatever NSS the system uses).
+ * A user name's uid from the system's user database (getpwnam: /etc/passwd
+ * or whatever NSS the system uses; the daemon is single-threaded). 0, or
+ * -ENOENT for no such user, -errno when the lookup itself failed.
+ */
+static int system_user_lookup(const char *name, uint32_t *uid)
+{
+	struct passwd *pw;
+	int e;
+
+	errno = 0;
+	pw = getpwnam(name);
+	if (pw) {
+		/* (uid_t)-1 is no one's uid (and our "unknown" marker). */
+		if (pw->pw_uid == (uid_t)-1)
+			return -ENOENT;
+		*uid = (uint32_t)pw->pw_uid;
+		return 0;
+	}
+	e = errno;
+	/* getpwnam(3): these all mean "not found" on one backend or another. */
+	if (!e || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM)
+		return -ENOENT;
+	return -e;
+}
+
+static config_user_lookup_fn *user_lookup = system_user_lookup;
+
+void config_set_user_lookup(config_user_lookup_fn *fn)
+{
+	user_lookup = fn ? fn : system_user_lookup;
+}
+
+/*
+ * game_users: a list of uids (all digits) and user names, names resolved now.
+ * It fails closed: a name that does not resolve counts for no one (a
+ * warning, not an error, so that the rest of the file - the limit itself -
+ * still applies, at start-up too), and a list of such names alone lets no
+ * one's processes have game profiles.
  */
 static void get_users(struct ctx *c, const struct node *val, const char *path,
 		      struct daemon_config *dc)
@@ -1244,15 +1280,15 @@ static void get_users(struct ctx *c, const struct node *val, const char *path,
 	dc->has_game_users = true;
 	for (size_t i = 0; i < val->n; i++) {
 		const struct node *item = val->kid[i];
-		char ipath[PATH_LEN], buf[4096];
-		struct passwd pw, *res = NULL;
+		char ipath[PATH_LEN];
+		uint32_t uid = 0;
 		uint64_t v;
-		int err;
+		int r;
 
 		path_fmt(ipath, "%s[%zu]", path, i);
 		if (!want_scalar(c, item, ipath, "a user name or a uid"))
 			continue;
-		/* All digits: a uid (a name may start with a digit, as "1password"). */
+		/* All digits: a uid (so a name made only of digits cannot be given). */
 		if (item->len && strspn(item->str, "0123456789") == item->len) {
 			if (get_uint(c, item, ipath, 0, UINT32_MAX - 1, &v))
 				dc->game_users[dc->n_game_users++] = (uint32_t)v;
@@ -1262,17 +1298,19 @@ static void get_users(struct ctx *c, const struct node *val, const char *path,
 			nerr(c, item, "%s: expected a user name or a uid, got an empty string", ipath);
 			continue;
 		}
-		err = getpwnam_r(item->str, &pw, buf, sizeof(buf), &res);
-		if (!res) {
-			if (err)
-				nerr(c, item, "%s: cannot look up user '%.40s': %s", ipath, item->str,
-				     strerror(err));
-			else
-				nerr(c, item, "%s: no user named '%.40s' on this system", ipath,
-				     item->str);
-			continue;
-		}
-		dc->game_users[dc->n_game_users++] = (uint32_t)pw.pw_uid;
+		r = user_lookup(item->str, &uid);
+		if (r == -ENOENT)
+			nwarn(c, item,
+			      "%s: no user named '%.40s' on this system; it counts for no one "
+			      "(reload once it exists)",
+			      ipath, item->str);
+		else if (r < 0)
+			nwarn(c, item,
+			      "%s: cannot look up user '%.40s' (%s); it counts for no one until a "
+			      "reload finds it",
+			      ipath, item->str, strerror(-r));
+		else
+			dc->game_users[dc->n_game_users++] = uid;
 	}
 }
 

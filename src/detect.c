@@ -289,7 +289,7 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 		proc_read_steam(d->root, &pi);
 	have = bpf_map_lookup_elem(d->proc_fd, &key, &cur) == 0;
 	ok = own_class(d, &pi, &r, &want);
-	if (!ok && rename && have && owned_proc(&cur)) {
+	if (!ok && rename && have && owned_proc(&cur) && !match_blocked(&r)) {
 		put_thread(d, key, profile_of_slot(d, cur.slot), cur.slot, comm);
 		proc_info_free(&pi);
 		return;

@@ -225,7 +225,11 @@ int cmd_explain(const struct paths *paths, const char *arg)
 		       verdicts[i].matched ? "MATCH" : "no   ",
 		       safe_text(verdicts[i].why, why, sizeof(why)));
 	}
-	if (r.not_user)
+	if (r.not_user && pi.uid == UINT32_MAX)
+		printf("not a game user: its uid cannot be read, and game_users of %s lets only "
+		       "listed users' processes have game profiles\n",
+		       cfg.daemon.path ? cfg.daemon.path : "the daemon file");
+	else if (r.not_user)
 		printf("not a game user: uid %u is not in game_users of %s: no game profile, "
 		       "not inherited either\n",
 		       pi.uid, cfg.daemon.path ? cfg.daemon.path : "the daemon file");

@@ -195,6 +195,13 @@ int config_parse_daemon(int fd, const char *path, struct daemon_config *out,
 int config_parse_profile(int fd, const char *path, const char *id,
 			 struct profile *out, struct diags *d);
 /* The same from memory (tests, fuzzing). */
+/*
+ * How game_users names become uids: getpwnam() unless set (tests and the
+ * fuzzer set a lookup of their own; NULL restores getpwnam). Returns 0 with
+ * *uid, -ENOENT for no such user, -errno when the lookup failed.
+ */
+typedef int config_user_lookup_fn(const char *name, uint32_t *uid);
+void config_set_user_lookup(config_user_lookup_fn *fn);
 int config_parse_daemon_buf(const char *buf, size_t len, const char *path,
 			    struct daemon_config *out, struct diags *d);
 int config_parse_profile_buf(const char *buf, size_t len, const char *path,

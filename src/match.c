@@ -122,26 +122,22 @@ static int read_stat_at(int dfd, struct proc_info *pi)
 	return 0;
 }
 
-static int read_stat(const char *root, int pid, struct proc_info *pi)
-{
-	int dfd = proc_dir(root, pid), err;
-
-	if (dfd < 0)
-		return -errno;
-	err = read_stat_at(dfd, pi);
-	close(dfd);
-	return err;
-}
-
-/* The real uid from status ("Uid:\treal\teffective..."); UINT32_MAX if unknown. */
-static uint32_t read_uid_at(int dfd)
+/*
+ * The real uid from status ("Uid:\treal\teffective..."): as the daemon's
+ * user namespace sees it (the initial one), so a container's uid 0 is not
+ * root here. UINT32_MAX if unknown; -ESRCH in *gone when the process went.
+ */
+static uint32_t read_uid_at(int dfd, int *gone)
 {
 	char *buf, *p, *end;
 	unsigned long v;
 
 	buf = read_file_at(dfd, "status", 16384, NULL);
-	if (!buf)
+	if (!buf) {
+		if (errno == ESRCH)
+			*gone = 1;
 		return UINT32_MAX;
+	}
 	p = strstr(buf, "\nUid:");
 	if (!p) {
 		free(buf);
@@ -274,36 +270,19 @@ static int gone_or(int err)
 	return err == ESRCH ? -ENOENT : -err;
 }
 
-static int proc_read_fields(int dfd, int pid, struct proc_info *pi);
-
-static int proc_read_at(int dfd, int pid, struct proc_info *pi)
-{
-	memset(pi, 0, sizeof(*pi));
-	pi->pid = pid;
-	return proc_read_fields(dfd, pid, pi);
-}
-
-int proc_read_dir(int dfd, int pid, struct proc_info *pi)
-{
-	int err = proc_read_at(dfd, pid, pi);
-
-	if (err)
-		proc_info_free(pi);
-	return err;
-}
 
 static int proc_read_fields(int dfd, int pid, struct proc_info *pi)
 {
 	char *buf;
 	size_t len = 0, i;
 	ssize_t n;
-	int err;
+	int err, gone = 0;
 
 	err = read_stat_at(dfd, pi);
 	if (err)
 		return err == -ESRCH ? -ENOENT : err;
-	pi->uid = read_uid_at(dfd);
-	if ((pi->state == 'Z' || pi->state == 'X') && !other_threads_at(dfd, pid))
+	pi->uid = read_uid_at(dfd, &gone);
+	if (gone || ((pi->state == 'Z' || pi->state == 'X') && !other_threads_at(dfd, pid)))
 		return -ENOENT;
 
 	buf = read_file_at(dfd, "comm", 64, NULL);
@@ -313,8 +292,10 @@ static int proc_read_fields(int dfd, int pid, struct proc_info *pi)
 	snprintf(pi->comm, sizeof(pi->comm), "%s", buf);
 	free(buf);
 
-	/* No exe (a kernel thread) is not an error. */
+	/* No exe (a kernel thread) is not an error; a process gone is. */
 	n = readlinkat(dfd, "exe", pi->exe, sizeof(pi->exe) - 1);
+	if (n < 0 && errno == ESRCH)
+		return -ENOENT;
 	if (n < 0)
 		n = 0;
 	pi->exe[n] = '\0';
@@ -347,6 +328,18 @@ static int proc_read_fields(int dfd, int pid, struct proc_info *pi)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+int proc_read_dir(int dfd, int pid, struct proc_info *pi)
+{
+	int err;
+
+	memset(pi, 0, sizeof(*pi));
+	pi->pid = pid;
+	err = proc_read_fields(dfd, pid, pi);
+	if (err)
+		proc_info_free(pi);
+	return err;
 }
 
 int proc_read(const char *root, int pid, struct proc_info *pi)
@@ -471,31 +464,33 @@ void proc_steam_forget(int pid)
 
 void proc_read_steam(const char *root, struct proc_info *pi)
 {
-	int chain[STEAM_MAX_DEPTH], n = 0, pid = pi->pid, ppid = pi->ppid, from = 0;
-	unsigned long long starts[STEAM_MAX_DEPTH], start = pi->start;
+	int chain[STEAM_MAX_DEPTH], n = 0, pid = pi->pid, from = 0;
+	unsigned long long starts[STEAM_MAX_DEPTH], start, child_start = 0;
 	uint32_t id = 0;
 
 	for (int depth = 0; pid > 1 && depth < STEAM_MAX_DEPTH; depth++) {
 		unsigned int slot = (unsigned int)pid % STEAM_CACHE;
-		struct proc_info up, cur;
-		int dfd;
+		struct proc_info cur = { 0 };
+		int dfd = proc_dir(root, pid);
 
-		if (depth > 0 && steam_cache[slot].root == root && steam_cache[slot].pid == pid &&
-		    steam_cache[slot].start == start) {
-			id = steam_cache[slot].id;
-			from = steam_cache[slot].from;
-			break;
-		}
 		/*
-		 * Through one descriptor, checked to be the process meant (its
-		 * start time): a pid reused since is not asked.
+		 * Each process through one descriptor, and only the one meant:
+		 * pi itself (its start time), else a parent that started no
+		 * later than its child - a pid reused since is younger.
 		 */
-		dfd = proc_dir(root, pid);
 		if (dfd < 0)
 			break;
-		memset(&cur, 0, sizeof(cur));
-		if (read_stat_at(dfd, &cur) || cur.start != start) {
+		if (read_stat_at(dfd, &cur) ||
+		    (depth ? cur.start > child_start : cur.start != pi->start)) {
 			close(dfd);
+			break;
+		}
+		start = cur.start;
+		if (depth > 0 && steam_cache[slot].root == root && steam_cache[slot].pid == pid &&
+		    steam_cache[slot].start == start) {
+			close(dfd);
+			id = steam_cache[slot].id;
+			from = steam_cache[slot].from;
 			break;
 		}
 		chain[n] = pid;
@@ -508,11 +503,8 @@ void proc_read_steam(const char *root, struct proc_info *pi)
 			from = pid;
 			break;
 		}
-		if (ppid <= 1 || read_stat(root, ppid, &up))
-			break;
-		pid = ppid;
-		start = up.start;
-		ppid = up.ppid;
+		child_start = start;
+		pid = cur.ppid;
 	}
 	/* Remember the answer at every ancestor passed (not pi itself: it may exec). */
 	for (int i = 1; i < n; i++) {
@@ -728,7 +720,11 @@ void match_process(const struct config_set *c, const struct proc_info *pi,
 		if (v.entry >= 0) {
 			v.matched = !match_blocked(r);
 			describe(what, sizeof(what), &pr->match[v.entry], v.key, pi, true);
-			if (r->not_user)
+			if (r->not_user && pi->uid == UINT32_MAX)
+				snprintf(v.why, sizeof(v.why),
+					 "match[%d]: %.120s, but its uid cannot be read (game_users in %.60s)",
+					 v.entry, what, dc->path ? dc->path : "the daemon file");
+			else if (r->not_user)
 				snprintf(v.why, sizeof(v.why),
 					 "match[%d]: %.120s, but uid %u is not in game_users (in %.60s)",
 					 v.entry, what, pi->uid, dc->path ? dc->path : "the daemon file");

@@ -297,6 +297,31 @@ static void publish_state(struct daemon *d)
 	diags_free(&pending);
 }
 
+/* Whose processes may get game profiles, as resolved now (names become uids at load). */
+static void log_game_users(const struct daemon_config *dc)
+{
+	char buf[512];
+	size_t n = 0;
+
+	if (!dc->has_game_users)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < dc->n_game_users && n < sizeof(buf) - 16; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%u", i ? ", " : "",
+				      dc->game_users[i]);
+	if (!dc->n_game_users)
+		log_warn("game_users: no listed user could be found: no process gets a game profile");
+	else
+		log_info("game_users: game profiles only for uid %s", buf);
+	for (size_t i = 0; i < dc->n_game_users; i++) {
+		if (dc->game_users[i] == 0) {
+			log_warn("game_users lists root: every system service and everything run "
+				 "through sudo may get game profiles");
+			break;
+		}
+	}
+}
+
 /* Resolve extends, push the result, and tell `status`; -1 on extends errors. */
 static int resolve_and_apply(struct daemon *d, const char *what)
 {
@@ -329,6 +354,7 @@ static int resolve_and_apply(struct daemon *d, const char *what)
 			 "%u unchanged",
 			 what, d->cfg.n_profiles, st.written, st.removed, st.unchanged);
 	}
+	log_game_users(&d->cfg.daemon);
 	d->reloaded = time(NULL);
 	/* Profiles added, edited or removed: decide the running processes again. */
 	if (d->det) {

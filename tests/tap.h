@@ -32,6 +32,7 @@ static inline void tap_skip(int n, const char *why)
 {
 	for (int i = 0; i < n; i++)
 		printf("ok %d # SKIP %s\n", ++tap_n, why);
+	fflush(stdout);
 }
 
 static inline void tap_bail(const char *why)

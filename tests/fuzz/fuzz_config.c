@@ -23,6 +23,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -270,11 +271,30 @@ static const char *const refused[] = {
 	"schema: 1\ndefaults:\n  deadline_miss: {\"\": {threshold: 4}}\n",
 };
 
+/*
+ * game_users names: a fixed table, not the system's user database (NSS may
+ * be slow, change between runs, or ask the network).
+ */
+static int fuzz_user_lookup(const char *name, uint32_t *uid)
+{
+	if (!strcmp(name, "root")) {
+		*uid = 0;
+		return 0;
+	}
+	if (!strcmp(name, "player")) {
+		*uid = 1000;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static char big[CONFIG_MAX_FILE_SIZE + 1];
 	struct daemon_config dc;
 	struct diags d = { 0 };
+
+	config_set_user_lookup(fuzz_user_lookup);
 
 	devnull = fopen("/dev/null", "w");
 	if (!devnull)

@@ -126,6 +126,14 @@ static int p_err(const char *yaml, unsigned int line, unsigned int col, const ch
 	return tap_ok(ok, "%s", name);
 }
 
+/* A user database that cannot be reached. */
+static int failing_lookup(const char *name, uint32_t *uid)
+{
+	(void)name;
+	(void)uid;
+	return -EIO;
+}
+
 /* A daemon file that must parse; returns the tunables it set. */
 static bool d_ok(const char *yaml, struct tunables_block *tb)
 {
@@ -772,9 +780,28 @@ static void test_profile_parse(void)
 	       "game_users left out: no limit (everyone)");
 	if (!r)
 		daemon_config_free(&dc);
-	d_err("schema: 1\ngame_users:\n  - 1000\n  - no-such-user-scx\n", 4, 5,
-	      "game_users[1]: no user named 'no-such-user-scx' on this system", NULL,
-	      "game_users: an unknown user name is an error, not skipped");
+	r = parse_d("schema: 1\ngame_users:\n  - 1000\n  - no-such-user-scx\n", &dc);
+	tap_ok(r == 0 && dc.has_game_users && dc.n_game_users == 1 && dc.game_users[0] == 1000 &&
+		       find_diag(DIAG_WARNING, 4, 5,
+				 "game_users[1]: no user named 'no-such-user-scx' on this system",
+				 "counts for no one"),
+	       "game_users: an unknown user name is a warning and counts for no one (fails closed)");
+	if (!r)
+		daemon_config_free(&dc);
+	r = parse_d("schema: 1\ngame_users: [no-such-user-scx]\n", &dc);
+	tap_ok(r == 0 && dc.has_game_users && dc.n_game_users == 0,
+	       "game_users: only unknown names is a limit that lets no one in, not no limit");
+	if (!r)
+		daemon_config_free(&dc);
+	config_set_user_lookup(failing_lookup);
+	r = parse_d("schema: 1\ngame_users: [alice, 1000]\n", &dc);
+	config_set_user_lookup(NULL);
+	tap_ok(r == 0 && dc.has_game_users && dc.n_game_users == 1 && dc.game_users[0] == 1000 &&
+		       find_diag(DIAG_WARNING, 2, 14, "game_users[0]: cannot look up user 'alice'",
+				 "until a reload"),
+	       "game_users: a failed lookup (the user database down) is a warning, the name counts for no one");
+	if (!r)
+		daemon_config_free(&dc);
 	d_err("schema: 1\ngame_users: []\n", 2, 13, "game_users: the list is empty", "leave",
 	      "game_users: an empty list is refused (it would turn every game profile off)");
 	d_err("schema: 1\ngame_users: alice\n", 2, 13, "game_users: expected a list of user names",

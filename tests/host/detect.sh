@@ -12,8 +12,8 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP creating BPF maps and tracing needs root"
 	exit 0
 fi
-if ! command -v bpftool >/dev/null || ! command -v bash >/dev/null; then
-	echo "1..0 # SKIP needs bpftool and bash"
+if ! command -v bpftool >/dev/null || ! command -v bash >/dev/null || ! command -v setpriv >/dev/null; then
+	echo "1..0 # SKIP needs bpftool, bash and setpriv"
 	exit 0
 fi
 
@@ -360,7 +360,10 @@ check "... with the thread roles" wait_role "$game2" "$render" render
 
 # Anyone can name a process nativegame; with game_users only the listed users'
 # processes get game profiles. The other user here is nobody (setpriv sets the
-# real and effective uid): the copy it runs must be reachable for it.
+# real and effective uid): the copy it runs must be reachable for it. After
+# each of its starts a game of root's starts too, and is waited for: the
+# daemon has decided about nobody's by then (events are handled in order).
+nobody_uid=$(id -u nobody)
 chmod 711 "$T" "$bin"
 put_daemon() { printf '%s\n' "$1" > "$etc/scx_gamer.yaml.tmp" && mv "$etc/scx_gamer.yaml.tmp" "$etc/scx_gamer.yaml"; }
 daemon_base='schema: 1
@@ -369,25 +372,38 @@ exclude:
   - comm: reaper'
 put_daemon "$daemon_base
 game_users: [root]"
-setpriv --reuid=65534 --regid=65534 --clear-groups "$bin/nativegame" NobodyRender \
+check "(setup) the daemon read game_users" wait_for_file "$log" "game_users: game profiles only for uid 0"
+setpriv --reuid="$nobody_uid" --regid="$nobody_uid" --clear-groups "$bin/nativegame" NobodyRender \
 	> "$T/nobody.out" 2>&1 &
 nobody=$!
 wait_for_file "$T/nobody.out" ready
-check "game_users: [root]: root's running game keeps its profile" wait_game "$game2" "native comm"
-check "... another user's process named like the game gets none" wait_game "$nobody" none
+start nativegame barrier1.out
+barrier1=$last
+check "(setup) root's game started after it is decided" wait_game "$barrier1" "native comm"
+check "game_users: [root]: root's running game keeps its profile" is_game "$game2" "native comm"
+check "... another user's process named like the game gets none" is_game "$nobody" none
 run sg explain "$nobody"
-check "... and explain says why" contains "$out" "not a game user: uid 65534 is not in game_users"
-check "... on the matching profile's line too" contains "$out" "but uid 65534 is not in game_users"
+check "... and explain says why" contains "$out" "not a game user: uid $nobody_uid is not in game_users"
+check "... on the matching profile's line too" contains "$out" "but uid $nobody_uid is not in game_users"
+setpriv --ruid="$nobody_uid" "$bin/nativegame" RuidRender > "$T/ruid.out" 2>&1 &
+ruid=$!
+wait_for_file "$T/ruid.out" ready
+start nativegame barrier2.out
+barrier2=$last
+check "(setup) root's second game decided" wait_game "$barrier2" "native comm"
+check "... the real uid counts, not the effective one (euid 0, ruid nobody: none)" is_game "$ruid" none
 put_daemon "$daemon_base
 game_users: [no-such-user-scx]"
-check "game_users naming an unknown user is an error, the last good file stays" \
-	wait_for_file "$log" "game_users.0.: no user named 'no-such-user-scx'"
-check "... so the other user's process still gets nothing" wait_game "$nobody" none
+check "game_users naming an unknown user is a warning" \
+	wait_for_file "$log" "no user named 'no-such-user-scx'.*counts for no one"
+check "... and the limit still holds (fails closed): root's game loses its profile" wait_game "$game2" none
+check "... and the other user's process still gets nothing" is_game "$nobody" none
 put_daemon "$daemon_base"
 check "without game_users every user's game gets its profile (a rescan at reload)" \
 	wait_game "$nobody" "native comm"
-kill "$nobody"
-wait "$nobody" 2>/dev/null
+check "... root's again too" wait_game "$game2" "native comm"
+kill "$nobody" "$ruid" "$barrier1" "$barrier2"
+wait "$nobody" "$ruid" "$barrier1" "$barrier2" 2>/dev/null
 
 # ---- exit ----------------------------------------------------------------------------------
 
