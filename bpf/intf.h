@@ -274,7 +274,7 @@ struct gamer_proc_event {
  * zeroes a slot's row when it gives the slot to a different profile.
  */
 #define GAMER_COUNTERS(X)                                                       \
-	X(DISPATCHES, dispatches, "tasks queued to run (a CPU's near or own queue)") \
+	X(DISPATCHES, dispatches, "tasks queued to run (shared or a CPU's queue)") \
 	X(DIRECT, direct_dispatches, "of those, straight onto an idle CPU")      \
 	X(DM_WATCHED, deadlines_watched, "wake-ups of watched tasks (met + missed)") \
 	X(DM_MISSES, deadline_misses, "watched wake-ups that started after their deadline") \
