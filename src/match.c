@@ -125,7 +125,7 @@ static int read_stat_at(int dfd, struct proc_info *pi)
 /*
  * The real uid from status ("Uid:\treal\teffective..."): as the daemon's
  * user namespace sees it (the initial one), so a container's uid 0 is not
- * root here. UINT32_MAX if unknown; -ESRCH in *gone when the process went.
+ * root here. UINT32_MAX if unknown; *gone set when the process went away.
  */
 static uint32_t read_uid_at(int dfd, int *gone)
 {
@@ -270,7 +270,6 @@ static int gone_or(int err)
 	return err == ESRCH ? -ENOENT : -err;
 }
 
-
 static int proc_read_fields(int dfd, int pid, struct proc_info *pi)
 {
 	char *buf;
@@ -346,11 +345,12 @@ int proc_read(const char *root, int pid, struct proc_info *pi)
 {
 	int dfd, err;
 
-	memset(pi, 0, sizeof(*pi));
-	pi->pid = pid;
 	dfd = proc_dir(root, pid);
-	if (dfd < 0)
+	if (dfd < 0) {
+		memset(pi, 0, sizeof(*pi));
+		pi->pid = pid;
 		return gone_or(errno);
+	}
 	err = proc_read_dir(dfd, pid, pi);
 	close(dfd);
 	return err;
