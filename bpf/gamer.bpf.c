@@ -45,22 +45,35 @@
  * offsets are bounded, so they move latency, never the long-run share.
  *
  * Queues. A task that can run on one CPU only (pinned) waits in that CPU's
- * own queue, every other task in the shared queue, both ordered by vdl, and a
- * CPU takes whichever head has the earlier one. A per-CPU kthread goes
- * straight to its CPU's local queue, ahead of both: kernel work is short,
- * others wait on it, and starving it can hang the machine.
- * Each queue has a position, for placing vtimes: the largest vtime of a task
- * taken from it (or kept running over what it holds; see Slices). A CPU's
- * own queue's position follows its own pinned tasks - a crowded CPU's
- * progress, not the pace of idle ones - but never lags the shared one's by
- * more than the lag cap (100 ms of vtime).
+ * own queue, every other task in the shared queue, both ordered by vdl. A
+ * per-CPU kthread goes straight to its CPU's local queue, ahead of both:
+ * kernel work is short, others wait on it, and starving it can hang the
+ * machine. Each queue has a position of its own, for placing vtimes: the
+ * largest vtime of a task taken from it (or kept running over what it
+ * holds; see Slices). Vtimes of different queues are never compared: a task
+ * that moves to another queue (its affinity changed) keeps its lag or lead,
+ * rebased onto the new queue's position. On each CPU the shared queue
+ * competes with the CPU's pinned tasks as one task: it has a vtime there, in
+ * the own queue's terms, that grows by the CPU time that CPU gives shared-
+ * queue tasks, each charged by its own weight and boost; its head's deadline
+ * there is that vtime plus the head's deadline offset (vdl - vtime: burst
+ * less boost lead) counted as a nice-0 task's. The CPU takes whichever of
+ * the two heads is earlier in those terms. So pinned tasks share their CPU
+ * by weight whatever other CPUs run, and with the shared queue by weight as
+ * well (tests/vm/fair.vm). That vtime is kept within the lag cap (100 ms, in
+ * nice-0 time) of the own queue's position either way - 20 ms behind when
+ * the shared queue comes back after having had nothing for that CPU - so a
+ * light task's run (5 ms of a nice 19 task is 500 ms of vtime) keeps the
+ * shared queue's other tasks off a CPU for no more than 100 ms. A CPU's own
+ * queue that holds and runs nothing takes that vtime as its position when a
+ * task joins it, so a newcomer is placed against what the CPU runs now.
  *
  * Placement of vtime. At a wake-up, and when a task moves to another queue,
  * its vtime is raised to at least position - 20 ms x 100 / weight: sleeping
  * banks at most 20 ms of the task's own CPU time of credit. At every other
  * queueing a busy task that fell behind keeps its lag, up to the lag cap of
  * 100 ms x 100 / weight - far more than tasks sharing a queue ever fall
- * behind it, so it binds only for a task whose queue's position outran it,
+ * behind it, so it binds only for a task the others in its queue outran,
  * and it bounds every wait. And at every queueing a task is at most a slice
  * and 10 ms (a tick's overrun at HZ=100) of its own CPU time ahead: as far
  * as running its slice takes a task sharing the queue, so time run alone on
@@ -87,7 +100,9 @@
  * waker's (first for a synchronous wake-up, whose waker is about to sleep)
  * and one at random, and takes the first whose running task has a later
  * deadline than its own - that task's as it started, moved on by the CPU
- * time it has used since - and has run at least 50 us: it is inserted at the
+ * time it has used since; in that CPU's own queue's terms (see Queues) when
+ * one of them is pinned there and the other is not - and has run at least
+ * 50 us: it is inserted at the
  * head of that CPU's local queue with SCX_ENQ_PREEMPT, which ends the
  * running task's slice (at the tail, with a preempting kick, when tasks
  * already wait there - per-CPU kthreads, idle picks - so as not to overtake
@@ -106,7 +121,7 @@
  * position, at most a slice, a tick's overrun and 10 ms of burst in T's
  * vtime, which U needs w_U (7 + b_U) / (7 w_T) times as much CPU time to
  * cover: the fair share itself, as long as under any weighted fair
- * scheduler. With N CPUs:
+ * scheduler. With N CPUs, for competitors in T's queue:
  *     wait <= sum over runnable U of [(107 ms + slice_U) (7 + b_U) / 7
  *                 + (slice_T + 20 ms) x w_U (7 + b_U) / (7 w_T)] / N
  * For 8 nice-0 boost-7 hogs against a nice-0 boost-0 task on 4 CPUs with 5 ms
@@ -119,8 +134,12 @@
  * runs at once one that has waited over 2 s (counted as valve_runs). The
  * first load never needs it; the other two wait about 2.1 s a turn with it
  * (tests/vm/starve.vm runs the first, and one nice -20 hog per CPU - 4.6 s
- * without the valve - and counts the valve's runs). A pinned U can
- * add another lag cap, its queue's position being at most that behind.
+ * without the valve - and counts the valve's runs). Across a CPU's two
+ * queues the shared one is one competitor there, its vtime at most the lag
+ * cap (100 ms of nice-0 time) from the own queue's position either way: a
+ * pinned U costs a shared-queue T that cap once more (w_U / 100 times as
+ * much of U's CPU time) besides its fair-share term, and the valve bounds
+ * the rest.
  * Without the own-CPU-time scaling the boost lead alone would have cost
  * 7 ms x 87 per nice -20 hog.
  *
@@ -196,14 +215,16 @@
  * warns.
  *
  * Limits. One shared queue: fine for desktop-sized machines, a contention
- * point on very large ones. Pinned tasks can lose their weights: a CPU's
- * own queue's position is kept within the lag cap of the shared one's, and
- * the lag cap applies at every queueing, so when the shared queue's position
- * runs ahead (nice 19 tasks on other CPUs move it 100 times faster than
- * their CPU time) the pinned tasks are all held at that floor, each at its
- * own weight's lag cap, and share their CPU by that instead: a nice -5 and a
- * nice 0 task pinned to one CPU beside two nice 19 hogs on two others got
- * 0.7:1 in the 7.3.4 VM, not 3.35:1 (not yet in tests/vm/fair.vm: it fails).
+ * point on very large ones. A CPU compares the shared queue's head even
+ * when that task may not run there (the kernel's move then takes the first
+ * one that may), and the shared queue's vtime on a CPU counts only what ran
+ * there: tasks that cannot run on a CPU leave its shared vtime behind, up to
+ * the lag cap. The cap ahead gives a light shared-queue task more than its
+ * weight against pinned ones (a nice 19 task beside a pinned nice 0 one:
+ * 5 ms in 105 with 5 ms slices, not 1 in 100), and such a task at the
+ * shared queue's head holds its queue's other tasks back on a CPU full of
+ * pinned ones for up to 100 ms a turn (a nice 0 one then gets 0.83 of a
+ * pinned nice 0 one's CPU, in the host model, tests/host/policy_test.c).
  * A per-CPU kthread that never stops running
  * would keep its CPU from the queues (the kernel does not call ops.dispatch
  * while a CPU's local queue holds tasks). The worst-case wait grows with the weight
@@ -358,12 +379,16 @@ struct {
  * without locks: a stale value costs one missed or needless preemption.
  */
 struct cpu_run {
-	u64 vdl;     /* the running task's virtual deadline as it started */
-	u64 since;   /* when it started */
-	u64 own_now; /* the position of this CPU's own queue (see "Queues") */
+	u64 vdl;      /* the running task's virtual deadline as it started */
+	u64 cvdl;     /* the same in this CPU's own queue's terms (see "Queues") */
+	u64 since;    /* when it started */
+	u64 own_now;  /* the position of this CPU's own queue */
+	u64 grp;      /* the shared queue's vtime on this CPU, in the same terms */
 	u64 valve_at; /* when this CPU last looked for a starved task */
-	u32 running; /* one of our tasks runs here */
-	u32 weight;  /* its weight (its deadline moves on as it runs) */
+	u32 running;  /* one of our tasks runs here */
+	u32 weight;   /* its weight (its deadline moves on as it runs) */
+	u32 queue;    /* the queue its vtime is placed against (task_ctx.queue) */
+	u32 grp_back; /* the shared queue had nothing for this CPU when last seen */
 };
 
 struct {
@@ -504,40 +529,60 @@ static __always_inline u32 queue_of(struct task_struct *p)
 	return cpu >= 0 && (u32)cpu < nr_cpus ? (u32)cpu + 1 : 0;
 }
 
+/* The cpu_runs entry of queue q's CPU (q = CPU + 1), or NULL. */
+static __always_inline struct cpu_run *own_run(u32 q)
+{
+	u32 zero = 0;
+
+	if (!q || q > nr_cpus)
+		return NULL;
+	return bpf_map_lookup_percpu_elem(&cpu_runs, &zero, q - 1);
+}
+
 /*
- * The position (vtime) of queue q. A CPU's own queue's is kept no further
- * than the lag cap behind the shared one's: a CPU whose own queue sat idle
- * does not place newcomers far behind everyone else.
+ * The position (vtime) of queue q. Each queue has its own (see "Queues"):
+ * the shared one's and a CPU's own one's are never compared.
  */
 static __always_inline u64 queue_now(u32 q)
 {
-	u64 pos = vtime_now, floor = vtime_now - GP_LAG_CAP_NS;
-	u32 zero = 0;
 	struct cpu_run *cr;
 
 	if (!q)
-		return pos;
-	cr = bpf_map_lookup_percpu_elem(&cpu_runs, &zero, q - 1);
-	if (cr && gp_before(floor, cr->own_now))
-		return cr->own_now;
-	return floor;
+		return vtime_now;
+	cr = own_run(q);
+	return cr ? cr->own_now : 0;
+}
+
+/* The shared queue's vtime on the CPU of cr, from grp (cr->grp or more). */
+static __always_inline u64 group_vtime(const struct cpu_run *cr, u64 grp)
+{
+	return gp_group_vtime(grp, cr->own_now, cr->grp_back);
 }
 
 /*
  * Place tc's vtime against queue q's position (see "Placement of vtime"):
- * at a wake-up, or when it moves to another queue, with the lag floor.
- * Returns the position.
+ * at a wake-up, or when it moves to another queue (its lag or lead carried
+ * over), with the lag floor. A CPU's own queue that holds and runs nothing
+ * of its own first catches up with the shared queue's tasks there, so a
+ * newcomer is placed against what that CPU runs now. All writers of a CPU's
+ * entry hold that CPU's run-queue lock (ops.runnable and ops.enqueue of a
+ * task pinned there; ops.running, ops.stopping, ops.dispatch on it).
  */
-static __always_inline u64 place(struct task_struct *p, struct task_ctx *tc, u32 q, bool wakeup)
+static __always_inline void place(struct task_struct *p, struct task_ctx *tc, u32 q, bool wakeup)
 {
-	u64 pos = queue_now(q);
+	struct cpu_run *cr = own_run(q);
+	u64 pos;
 
+	if (cr && (wakeup || tc->queue != q) && !(cr->running && cr->queue == q) &&
+	    !gamer_dsq_nr_queued(CPU_DSQ(q - 1)) && gp_before(cr->own_now, cr->grp))
+		cr->own_now = cr->grp;
+	pos = queue_now(q);
 	if (tc->queue != q) {
+		tc->vtime = gp_rebase(tc->vtime, queue_now(tc->queue), pos);
 		wakeup = true;
 		tc->queue = q;
 	}
 	tc->vtime = gp_place(tc->vtime, pos, weight_of(p), slice_of(tc), wakeup);
-	return pos;
 }
 
 /* Bring tc's class and tunables up to date (see "Classes" above). */
@@ -863,16 +908,20 @@ void BPF_STRUCT_OPS(gamer_runnable, struct task_struct *p, u64 enq_flags)
 }
 
 /*
- * The CPU whose running task p (virtual deadline vdl) should preempt, or -1:
- * the first that gp_preempts() allows of p's previous CPU (its cache, and
- * often the CPU the wake-up's timer interrupt is on: no inter-processor
+ * The CPU whose running task p (tc, virtual deadline vdl) should preempt, or
+ * -1: the first that gp_preempts() allows of p's previous CPU (its cache,
+ * and often the CPU the wake-up's timer interrupt is on: no inter-processor
  * interrupt needed), this CPU - the waker's, first for a synchronous
- * wake-up, whose waker is about to sleep - and one at random.
+ * wake-up, whose waker is about to sleep - and one at random. Deadlines of
+ * one queue are compared as they are, a shared-queue task's with a pinned
+ * one's in the CPU's own queue's terms (see "Queues").
  */
-static __always_inline s32 pick_victim(struct task_struct *p, u64 vdl, u64 now, bool sync)
+static __always_inline s32 pick_victim(struct task_struct *p, const struct task_ctx *tc, u64 vdl,
+				       u64 now, bool sync)
 {
 	u32 zero = 0, n = nr_cpus, i;
 	s32 cand[3], prev = gamer_task_cpu(p), here = bpf_get_smp_processor_id();
+	u64 ran, mine;
 
 	if (!n || n > GAMER_MAX_CPUS)
 		return -1;
@@ -890,8 +939,16 @@ static __always_inline s32 pick_victim(struct task_struct *p, u64 vdl, u64 now, 
 		cr = bpf_map_lookup_percpu_elem(&cpu_runs, &zero, cpu);
 		if (!cr || !cr->running)
 			continue;
-		if (gp_preempts(vdl, cr->vdl, gp_before(cr->since, now) ? now - cr->since : 0,
-				cr->weight))
+		ran = gp_before(cr->since, now) ? now - cr->since : 0;
+		if (cr->queue == tc->queue) {
+			if (gp_preempts(vdl, cr->vdl, ran, cr->weight))
+				return cpu;
+			continue;
+		}
+		mine = tc->queue ? vdl :
+				   gp_group_vdl(group_vtime(cr, cr->grp), vdl, tc->vtime,
+						 weight_of(p));
+		if (gp_preempts(mine, cr->cvdl, ran, cr->weight))
 			return cpu;
 	}
 	return -1;
@@ -970,7 +1027,7 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 		}
 	}
 	if (wakeup && tc->t.preempt) {
-		cpu = pick_victim(p, tc->vdl, bpf_ktime_get_ns(), tc->wake_sync);
+		cpu = pick_victim(p, tc, tc->vdl, bpf_ktime_get_ns(), tc->wake_sync);
 		if (cpu >= 0) {
 			/*
 			 * A preempting insertion goes to the head of the local
@@ -1016,11 +1073,62 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 }
 
-/* The virtual deadlines at the heads of cpu's own queue and of the shared one. */
+/*
+ * The heads of cpu's own queue and of the shared one: their virtual
+ * deadlines, and the shared one's offset (vdl - vtime) for gp_group_vdl().
+ */
 struct heads {
-	u64 own, shared;
+	u64 own, shared, shared_off;
+	u32 shared_weight;
 	bool has_own, has_shared;
 };
+
+static __always_inline u64 head_off(struct task_struct *p)
+{
+	struct task_ctx *tc = task_ctx_of(p);
+
+	return tc ? tc->vdl - tc->vtime : 0;
+}
+
+/*
+ * The shared queue's head before 6.19 (no scx_bpf_dsq_peek), with an
+ * iterator; a subprogram of its own, as gamer_dsq_iter_head() is.
+ */
+static __noinline bool shared_head_iter(struct heads *h)
+{
+	struct bpf_iter_scx_dsq it;
+	struct task_struct *p;
+	bool found = false;
+
+	if (!gamer_can_iter())
+		return false;
+	if (!bpf_iter_scx_dsq_new(&it, SHARED_DSQ, 0)) {
+		p = bpf_iter_scx_dsq_next(&it);
+		if (p) {
+			h->shared = p->scx.dsq_vtime;
+			h->shared_off = head_off(p);
+			h->shared_weight = weight_of(p);
+			found = true;
+		}
+	}
+	bpf_iter_scx_dsq_destroy(&it);
+	return found;
+}
+
+static __always_inline bool shared_head(struct heads *h)
+{
+	struct task_struct *p;
+
+	if (!bpf_ksym_exists(scx_bpf_dsq_peek))
+		return shared_head_iter(h);
+	p = scx_bpf_dsq_peek(SHARED_DSQ);
+	if (!p)
+		return false;
+	h->shared = p->scx.dsq_vtime;
+	h->shared_off = head_off(p);
+	h->shared_weight = weight_of(p);
+	return true;
+}
 
 static __always_inline void queue_heads(s32 cpu, struct heads *h)
 {
@@ -1030,18 +1138,24 @@ static __always_inline void queue_heads(s32 cpu, struct heads *h)
 	h->has_own = cpu >= 0 && (u32)cpu < nr_cpus && gamer_dsq_nr_queued(CPU_DSQ(cpu)) &&
 		     gamer_dsq_head_vdl(CPU_DSQ(cpu), &vdl);
 	h->own = vdl;
-	vdl = 0;
-	h->has_shared = gamer_dsq_head_vdl(SHARED_DSQ, &vdl);
-	h->shared = vdl;
+	h->shared = h->shared_off = 0;
+	h->shared_weight = 1;
+	h->has_shared = shared_head(h);
 }
 
-/* Move the head of this CPU's own queue or of the shared one, earlier first. */
-static __always_inline bool take_queued(s32 cpu, const struct heads *h)
+/*
+ * Move the head of this CPU's own queue or of the shared one, the earlier
+ * deadline first, in the own queue's terms: grp is the shared queue's vtime
+ * on this CPU (see "Queues").
+ */
+static __always_inline bool take_queued(s32 cpu, const struct heads *h, u64 grp)
 {
 	if (!h->has_own)
 		return gamer_dsq_move_to_local(SHARED_DSQ) ||
 		       (cpu >= 0 && (u32)cpu < nr_cpus && gamer_dsq_move_to_local(CPU_DSQ(cpu)));
-	if (h->has_shared && gp_before(h->shared, h->own) && gamer_dsq_move_to_local(SHARED_DSQ))
+	if (h->has_shared &&
+	    gp_before(gp_group_vdl(grp, h->shared_off, 0, h->shared_weight), h->own) &&
+	    gamer_dsq_move_to_local(SHARED_DSQ))
 		return true;
 	return gamer_dsq_move_to_local(CPU_DSQ(cpu)) || gamer_dsq_move_to_local(SHARED_DSQ);
 }
@@ -1208,10 +1322,11 @@ void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 	 * The test hook is checked here rather than in ops.tick: ticks stop on
 	 * an idle machine, but a CPU going idle always dispatches.
 	 */
-	u32 code = test_error_code;
+	u32 code = test_error_code, zero = 0;
 	struct task_ctx *tc = NULL;
 	struct heads h = {};
-	u64 mine, vtime = 0;
+	u64 mine, vtime = 0, grp = 0, hgrp = 0, now;
+	struct cpu_run *cr;
 
 	if (code)
 		gamer_error("test-triggered error (code %u)", code);
@@ -1223,6 +1338,23 @@ void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 	if (!gamer_have_user_dsq())
 		goto keep;
 	queue_heads(cpu, &h);
+	now = gamer_now();
+
+	/*
+	 * The shared queue's vtime on this CPU, for comparing its head with
+	 * this CPU's own queue's (see "Queues"): with prev's run so far if prev
+	 * is a shared-queue task (ops.stopping charges it after this).
+	 */
+	cr = bpf_map_lookup_elem(&cpu_runs, &zero);
+	if (cr) {
+		if (!h.has_shared && !(tc && !tc->queue))
+			cr->grp_back = 1;
+		grp = cr->grp;
+		if (tc && !tc->queue)
+			grp += gp_charge(run_since(prev, tc), weight_of(prev),
+					 gp_task_effective(tc, now));
+		hgrp = group_vtime(cr, grp);
+	}
 
 	/*
 	 * prev is not in any queue yet (ops.enqueue puts it back after this):
@@ -1230,10 +1362,22 @@ void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 	 * every queued one - else two busy tasks would take turns of a slice
 	 * each, whatever their vtime. A yield gives the CPU up once.
 	 */
-	if (tc && gamer_can_peek() && !tc->yielded) {
-		mine = requeue_vdl(prev, tc, gamer_now(), &vtime);
-		if ((!h.has_own || gp_before(mine, h.own)) &&
-		    (!h.has_shared || gp_before(mine, h.shared))) {
+	if (tc && gamer_can_peek() && !tc->yielded &&
+	    (!tc->queue || tc->queue == (u32)cpu + 1)) {
+		bool first;
+
+		mine = requeue_vdl(prev, tc, now, &vtime);
+		if (tc->queue)
+			first = (!h.has_own || gp_before(mine, h.own)) &&
+				(!h.has_shared ||
+				 gp_before(mine, gp_group_vdl(hgrp, h.shared_off, 0, h.shared_weight)));
+		else
+			first = (!h.has_own ||
+				 (cr && gp_before(gp_group_vdl(group_vtime(cr, grp),
+							       mine, vtime, weight_of(prev)),
+						  h.own))) &&
+				(!h.has_shared || gp_before(mine, h.shared));
+		if (first) {
 			/*
 			 * Kept over queued tasks is taken from the queue:
 			 * the position moves on as if it had been.
@@ -1248,7 +1392,7 @@ void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 		tc->yielded = 0;
 
 	/* The kernel drains SCX_DSQ_GLOBAL and local queues itself. */
-	if (take_queued(cpu, &h))
+	if (take_queued(cpu, &h, hgrp))
 		return;
 keep:
 	refresh_cpu_defaults();
@@ -1316,10 +1460,19 @@ void BPF_STRUCT_OPS(gamer_running, struct task_struct *p)
 	}
 	cr = cpu_run_of(p);
 	if (cr) {
-		cr->vdl = gp_vdeadline(tc->vtime, tc->burst_run, weight_of(p), eff);
+		u64 vdl = gp_vdeadline(tc->vtime, tc->burst_run, weight_of(p), eff);
+
+		/* The shared queue's tasks run here: its vtime here counts from now. */
+		if (!tc->queue && !per_cpu_kthread(p)) {
+			cr->grp = group_vtime(cr, cr->grp);
+			cr->grp_back = 0;
+		}
+		cr->vdl = vdl;
+		cr->cvdl = tc->queue ? vdl : gp_group_vdl(cr->grp, vdl, tc->vtime, weight_of(p));
 		/* Compared across CPUs (pick_victim): one clock for all of them. */
 		cr->since = bpf_ktime_get_ns();
 		cr->weight = weight_of(p);
+		cr->queue = tc->queue;
 		cr->running = 1;
 	}
 
@@ -1346,16 +1499,20 @@ void BPF_STRUCT_OPS(gamer_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tc = task_ctx_of(p);
 	struct cpu_run *cr;
-	u64 now, used;
+	u64 now, used, charge;
 
 	if (!tc)
 		return;
 	now = gamer_now();
-	cr = cpu_run_of(p);
-	if (cr)
-		cr->running = 0;
 	used = run_since(p, tc);
-	tc->vtime += gp_charge(used, weight_of(p), gp_task_effective(tc, now));
+	charge = gp_charge(used, weight_of(p), gp_task_effective(tc, now));
+	cr = cpu_run_of(p);
+	if (cr) {
+		cr->running = 0;
+		if (!tc->queue && !per_cpu_kthread(p))
+			cr->grp = group_vtime(cr, cr->grp + charge);
+	}
+	tc->vtime += charge;
 	tc->burst_run += used;
 	if (runnable) {
 		tc->wait_from = now;

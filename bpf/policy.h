@@ -88,9 +88,9 @@ static __always_inline __u32 gp_room(__u32 base, __u32 earned, __u32 boost_max)
 /* A waking task is placed at most this far behind the queue's position. */
 #define GP_LAG_NS (20ULL * 1000 * 1000)
 /*
- * Any queued task at most this far behind: far more than tasks sharing a
- * queue ever fall behind it, so it only binds for a task whose queue's
- * position outran it (a crowded CPU's pinned tasks), and bounds every wait.
+ * Any queued task at most this far behind its queue's position: far more
+ * than tasks sharing a queue ever fall behind it, so it binds only for a
+ * task the others outran, and it bounds every wait.
  */
 #define GP_LAG_CAP_NS (100ULL * 1000 * 1000)
 /* Run time since the last wake-up counted into the deadline, at most. */
@@ -159,6 +159,59 @@ static __always_inline __u64 gp_place(__u64 vtime, __u64 pos, __u32 weight, __u6
 	if (gp_before(ahead, vtime))
 		vtime = ahead;
 	return vtime;
+}
+
+/*
+ * A vtime placed against one queue's position (from), moved to another's
+ * (to): the same lag or lead, in the new queue's terms. Wrap-safe.
+ */
+static __always_inline __u64 gp_rebase(__u64 vtime, __u64 from, __u64 to)
+{
+	return vtime - from + to;
+}
+
+/*
+ * The shared queue on one CPU, against the tasks pinned there: one task
+ * whose vtime (grp) counts the CPU time that CPU gave tasks of the shared
+ * queue, each charged by its own weight and boost, in the CPU's own queue's
+ * terms. It is kept within the lag cap (in nice-0 time) of own_pos, that
+ * queue's position, either way - and no more than the wake-up lag behind
+ * when the shared queue comes back after having had nothing for that CPU
+ * (back), as a task waking would be. The cap ahead keeps a light task's run
+ * (a nice 19 task's 5 ms is 500 ms of vtime) from keeping the shared
+ * queue's other tasks off that CPU for longer than that. Wrap-safe.
+ */
+static __always_inline __u64 gp_group_vtime(__u64 grp, __u64 own_pos, int back)
+{
+	__u64 floor = own_pos - (back ? GP_LAG_NS : GP_LAG_CAP_NS);
+	__u64 ceil = own_pos + GP_LAG_CAP_NS;
+
+	if (gp_before(grp, floor))
+		return floor;
+	if (gp_before(ceil, grp))
+		return ceil;
+	return grp;
+}
+
+/*
+ * A shared-queue task's deadline on one CPU, in the terms of that CPU's own
+ * queue: the group's vtime (as the task sees it) plus the task's deadline
+ * offset (vdl - vtime: its burst, less its boost's lead), counted as a nice-0
+ * task's - the group's offset, whoever heads it: a light task's much larger
+ * one would keep every other shared-queue task off that CPU while it is the
+ * head. Its lag within the shared queue counts there, not here. Wrap-safe.
+ */
+static __always_inline __u64 gp_group_vdl(__u64 grp, __u64 vdl, __u64 vtime, __u32 weight)
+{
+	__u64 off = vdl - vtime, mag = (__s64)off < 0 ? -off : off;
+
+	if (!weight)
+		weight = 1;
+	/* A task's own offset is at most 1 s of vtime (nice 19's 10 ms burst). */
+	if (mag > GP_CHARGE_MAX_NS)
+		mag = GP_CHARGE_MAX_NS;
+	mag = mag * weight / GP_NICE0_WEIGHT;
+	return (__s64)off < 0 ? grp - mag : grp + mag;
 }
 
 /*

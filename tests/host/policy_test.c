@@ -304,6 +304,132 @@ static void test_model(void)
 	tap_ok(r > 0.97 && r < 1.03, "model: the two hogs (5 ms and 20 ms slices) share the rest equally (%.3f)", r);
 }
 
+static void test_queues(void)
+{
+	uint64_t pos = 5000 * MS;
+
+	tap_ok(gp_rebase(pos - 3 * MS, pos, 70 * MS) == 67 * MS, "rebase: a lag is carried over");
+	tap_ok(gp_rebase(pos + 2 * MS, pos, 70 * MS) == 72 * MS, "rebase: a lead is carried over");
+	tap_ok(gp_rebase(10, 20, 5) == UINT64_MAX - 4, "rebase: wraps");
+	tap_ok(gp_group_vtime(pos - 60 * MS, pos, 0) == pos - 60 * MS, "group: within the cap, kept");
+	tap_ok(gp_group_vtime(pos - 500 * MS, pos, 0) == pos - GP_LAG_CAP_NS, "group: floored at the lag cap");
+	tap_ok(gp_group_vtime(pos - 60 * MS, pos, 1) == pos - GP_LAG_NS, "group: back after nothing: the wake-up lag");
+	tap_ok(gp_group_vtime(pos + 900 * MS, pos, 0) == pos + GP_LAG_CAP_NS, "group: at most the lag cap ahead");
+	tap_ok(gp_group_vtime(5, 10, 0) == 5, "group: wrap-safe");
+	tap_ok(gp_group_vdl(pos, 40 * MS, 30 * MS, 100) == pos + 10 * MS,
+	       "group: a head's deadline is the group's vtime plus its offset");
+	tap_ok(gp_group_vdl(pos, 1000 * MS, 0, 1) == pos + 10 * MS,
+	       "group: the offset counted as a nice-0 task's (nice 19: 1/100)");
+	tap_ok(gp_group_vdl(pos, 0, 3 * MS, 200) == pos - 6 * MS, "group: a negative offset (a boost's lead)");
+}
+
+/*
+ * One CPU's choice between its own queue (pinned tasks) and the shared one,
+ * as gamer_dispatch makes it, with busy tasks and 5 ms slices, while other
+ * CPUs move the shared queue's position on by race each slice (nice 19 hogs
+ * elsewhere move it 100 times faster than their CPU time). Each task's CPU
+ * time here is returned in ran[].
+ */
+struct q_task {
+	uint32_t weight;
+	int pinned;
+	uint64_t vtime, vdl, ran;
+};
+
+static void q_sim(struct q_task *t, int n, uint64_t race, uint64_t until)
+{
+	const uint64_t sl = 5 * MS;
+	uint64_t own_now = 0, vtime_now = 0, grp = 0, now;
+	int i;
+
+	for (i = 0; i < n; i++)
+		t[i].vdl = gp_vdeadline(t[i].vtime, 0, t[i].weight, 0);
+	for (now = 0; now < until; now += sl) {
+		int own = -1, sh = -1, cur;
+		uint64_t c;
+
+		vtime_now += race;
+		for (i = 0; i < n; i++) {
+			int *h = t[i].pinned ? &own : &sh;
+
+			if (*h < 0 || gp_before(t[i].vdl, t[*h].vdl))
+				*h = i;
+		}
+		cur = own;
+		if (sh >= 0 && (own < 0 || gp_before(gp_group_vdl(gp_group_vtime(grp, own_now, 0),
+								  t[sh].vdl, t[sh].vtime, t[sh].weight),
+						     t[own].vdl)))
+			cur = sh;
+		if (t[cur].pinned) {
+			if (gp_before(own_now, t[cur].vtime))
+				own_now = t[cur].vtime;
+		} else {
+			if (gp_before(vtime_now, t[cur].vtime))
+				vtime_now = t[cur].vtime;
+			grp = gp_group_vtime(grp, own_now, 0);
+		}
+		c = gp_charge(sl, t[cur].weight, 0);
+		t[cur].vtime += c;
+		t[cur].ran += sl;
+		if (!t[cur].pinned)
+			grp = gp_group_vtime(grp + c, own_now, 0);
+		t[cur].vtime = gp_place(t[cur].vtime, t[cur].pinned ? own_now : vtime_now, t[cur].weight, sl, 0);
+		t[cur].vdl = gp_vdeadline(t[cur].vtime, sl, t[cur].weight, 0);
+	}
+}
+
+static void test_queue_model(void)
+{
+	struct q_task t[2], u[3];
+	double r;
+
+	/* The known fault of the floored design: 0.7 instead of 3.35. */
+	memset(t, 0, sizeof(t));
+	t[0] = (struct q_task){ .weight = 335, .pinned = 1 };
+	t[1] = (struct q_task){ .weight = 100, .pinned = 1 };
+	q_sim(t, 2, 1000 * MS, 20000 * MS);
+	r = (double)t[0].ran / (double)t[1].ran;
+	tap_ok(r > 3.2 && r < 3.5, "queues: nice -5 and nice 0 pinned, the shared position racing: by weight (%.2f)", r);
+
+	memset(t, 0, sizeof(t));
+	t[0] = (struct q_task){ .weight = 335, .pinned = 0 };
+	t[1] = (struct q_task){ .weight = 100, .pinned = 1 };
+	q_sim(t, 2, 0, 20000 * MS);
+	r = (double)t[0].ran / (double)t[1].ran;
+	tap_ok(r > 3.2 && r < 3.5, "queues: a shared nice -5 task against a pinned nice 0 one: by weight (%.2f)", r);
+
+	memset(t, 0, sizeof(t));
+	t[0] = (struct q_task){ .weight = 335, .pinned = 1 };
+	t[1] = (struct q_task){ .weight = 100, .pinned = 0 };
+	q_sim(t, 2, 1000 * MS, 20000 * MS);
+	r = (double)t[0].ran / (double)t[1].ran;
+	tap_ok(r > 3.2 && r < 3.5, "queues: a pinned nice -5 task against a shared nice 0 one, the position racing: by weight (%.2f)", r);
+
+	memset(t, 0, sizeof(t));
+	t[0] = (struct q_task){ .weight = 1, .pinned = 0 };
+	t[1] = (struct q_task){ .weight = 100, .pinned = 1 };
+	q_sim(t, 2, 0, 20000 * MS);
+	r = (double)t[0].ran / (double)(t[0].ran + t[1].ran);
+	tap_ok(r > 0.03 && r < 0.06,
+	       "queues: a shared nice 19 task against a pinned nice 0 one: the capped lead gives it 5 ms in 105 (%.4f)", r);
+
+	/*
+	 * A nice 19 task at the shared queue's head holds the others back on
+	 * this CPU for no more than the cap ahead (100 ms) a turn: a nice 0
+	 * shared task gets within a quarter of a pinned nice 0 one's CPU (on
+	 * one CPU; other CPUs would take the nice 19 task).
+	 */
+	memset(u, 0, sizeof(u));
+	u[0] = (struct q_task){ .weight = 1, .pinned = 0 };
+	u[1] = (struct q_task){ .weight = 100, .pinned = 0 };
+	u[2] = (struct q_task){ .weight = 100, .pinned = 1 };
+	q_sim(u, 3, 0, 20000 * MS);
+	r = (double)u[1].ran / (double)u[2].ran;
+	tap_ok(r > 0.75 && r < 1.1,
+	       "queues: shared nice 0 and nice 19 against a pinned nice 0: the nice 0 ones within a quarter (%.3f, nice 19 %.4f)",
+	       r, (double)u[0].ran / 20000 / MS);
+}
+
 static struct gp_dm dm(unsigned miss, unsigned met, unsigned earned)
 {
 	struct gp_dm s = { .miss = (uint16_t)miss, .met = (uint16_t)met, .earned = (uint8_t)earned };
@@ -590,6 +716,8 @@ int main(void)
 	test_vdeadline();
 	test_slice_preempt_bucket();
 	test_model();
+	test_queues();
+	test_queue_model();
 	test_dm();
 	test_avg();
 	test_util_rm();
