@@ -6,9 +6,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -110,9 +112,34 @@ static const struct profile *profile_of_slot(const struct detect *d, unsigned in
 	return i < 0 ? NULL : &d->cfg->profiles[i];
 }
 
-/* Make task_class[tid] what p's thread rules say for a thread called comm. */
-static void put_thread(struct detect *d, uint32_t tid, const struct profile *p, unsigned int slot,
-		       const char *comm)
+/*
+ * Is thread tid alive: under pdfd, its process's open directory (the thread
+ * of that process, not of one that took the pid since), or, pdfd < 0, as
+ * ROOT/TID?
+ */
+static bool thread_alive(const struct detect *d, int pdfd, uint32_t tid)
+{
+	char name[32];
+	bool alive;
+	int fd;
+
+	if (pdfd < 0)
+		return proc_alive(d->root, (int)tid, 0);
+	snprintf(name, sizeof(name), "task/%u", tid);
+	fd = openat(pdfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	alive = proc_alive_at(fd, (int)tid, 0);
+	close(fd);
+	return alive;
+}
+
+/*
+ * Make task_class[tid] what p's thread rules say for a thread called comm.
+ * pdfd: the open directory of its process, or -1.
+ */
+static void put_thread(struct detect *d, int pdfd, uint32_t tid, const struct profile *p,
+		       unsigned int slot, const char *comm)
 {
 	struct gamer_class cur, want = { 0 };
 	bool have = bpf_map_lookup_elem(d->task_fd, &tid, &cur) == 0;
@@ -142,7 +169,7 @@ static void put_thread(struct detect *d, uint32_t tid, const struct profile *p, 
 	 * A thread that exited before the write would leave the entry behind
 	 * (its exit tracepoint deleted nothing): check it still runs.
 	 */
-	if (!proc_alive(d->root, (int)tid, 0)) {
+	if (!thread_alive(d, pdfd, tid)) {
 		drop_if_ours(d, d->task_fd, tid, want.since_ns);
 		return;
 	}
@@ -150,23 +177,24 @@ static void put_thread(struct detect *d, uint32_t tid, const struct profile *p, 
 		  role_name(p->threads[rule].role), rule, p->id);
 }
 
-/* Thread rules for every thread of process pid (p NULL: none apply). */
-static void put_threads(struct detect *d, int pid, const struct profile *p, unsigned int slot)
+/*
+ * Thread rules for every thread of the process open at pdfd (p NULL: none
+ * apply).
+ */
+static void put_threads(struct detect *d, int pdfd, const struct profile *p, unsigned int slot)
 {
-	char path[PATH_MAX], comm[PROC_COMM_LEN];
+	char comm[PROC_COMM_LEN];
 	struct dirent *de;
-	DIR *dir;
+	DIR *dir = proc_tasks_at(pdfd);
 
-	snprintf(path, sizeof(path), "%s/%d/task", d->root, pid);
-	dir = opendir(path);
 	if (!dir)
 		return;
 	while ((de = readdir(dir))) {
 		int tid = atoi(de->d_name);
 
-		if (tid <= 0 || !proc_thread_comm(d->root, pid, tid, comm, sizeof(comm)))
+		if (tid <= 0 || !proc_thread_comm_at(pdfd, tid, comm, sizeof(comm)))
 			continue;
-		put_thread(d, (uint32_t)tid, p, slot, comm);
+		put_thread(d, pdfd, (uint32_t)tid, p, slot, comm);
 	}
 	closedir(dir);
 }
@@ -225,31 +253,37 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 		       int depth);
 
 /*
- * Children forked before their parent was classified found no entry to
- * copy at fork: decide those that have none now (depth-limited).
+ * Children forked before their parent (open at pdfd) was classified found
+ * no entry to copy at fork: decide those that have none now
+ * (depth-limited).
  */
-static void decide_children(struct detect *d, int pid, int depth)
+static void decide_children(struct detect *d, int pdfd, int depth)
 {
-	char path[PATH_MAX];
+	char name[300];
 	struct dirent *de;
 	uint32_t child;
 	DIR *dir;
 
 	if (depth >= 4)
 		return;
-	snprintf(path, sizeof(path), "%s/%d/task", d->root, pid);
-	dir = opendir(path);
+	dir = proc_tasks_at(pdfd);
 	if (!dir)
 		return;
 	while ((de = readdir(dir))) {
 		FILE *f;
+		int fd;
 
 		if (atoi(de->d_name) <= 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%d/task/%s/children", d->root, pid, de->d_name);
-		f = fopen(path, "re");
-		if (!f)
+		snprintf(name, sizeof(name), "task/%s/children", de->d_name);
+		fd = openat(pdfd, name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
 			continue;
+		f = fdopen(fd, "re");
+		if (!f) {
+			close(fd);
+			continue;
+		}
 		/* One pid at a time: a launcher's list has no length limit. */
 		while (fscanf(f, "%u", &child) == 1) {
 			struct gamer_class c;
@@ -280,9 +314,21 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 	struct proc_info pi;
 	uint32_t key = (uint32_t)pid, pkey;
 	bool have, ok;
+	int dfd;
 
-	if (!d->cfg || proc_read(d->root, pid, &pi))
+	/*
+	 * Everything below reads the process through one descriptor: a pid
+	 * reused meanwhile is not taken for it (its reads fail instead).
+	 */
+	if (!d->cfg)
 		return;
+	dfd = proc_open(d->root, pid);
+	if (dfd < 0)
+		return;
+	if (proc_read_dir(dfd, pid, &pi)) {
+		close(dfd);
+		return;
+	}
 	if (comm)
 		proc_set_comm(&pi, comm);
 	if (d->need_steam)
@@ -290,9 +336,8 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 	have = bpf_map_lookup_elem(d->proc_fd, &key, &cur) == 0;
 	ok = own_class(d, &pi, &r, &want);
 	if (!ok && rename && have && owned_proc(&cur) && !match_blocked(&r)) {
-		put_thread(d, key, profile_of_slot(d, cur.slot), cur.slot, comm);
-		proc_info_free(&pi);
-		return;
+		put_thread(d, dfd, key, profile_of_slot(d, cur.slot), cur.slot, comm);
+		goto out;
 	}
 	if (!ok && !match_blocked(&r)) {
 		pkey = (uint32_t)pi.ppid;
@@ -316,9 +361,8 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 				 r.not_user ? " (uid not in game_users)" :
 				 r.excluded >= 0 ? " (excluded)" : "");
 		put_proc(d, key, NULL);
-		put_threads(d, pid, NULL, 0);
-		proc_info_free(&pi);
-		return;
+		put_threads(d, dfd, NULL, 0);
+		goto out;
 	}
 	if (put_proc(d, key, &want)) {
 		const struct profile *p = profile_of_slot(d, want.slot);
@@ -335,24 +379,26 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 				log_info("pid %d (%s): profile '%s' by %s", pid, pi.comm,
 					 p ? p->id : "?", games_how_name(want.how));
 		}
-		put_threads(d, pid, p, want.slot);
+		put_threads(d, dfd, p, want.slot);
 		/* /proc may not show a name the main thread is taking yet. */
 		if (rename)
-			put_thread(d, key, p, want.slot, comm);
+			put_thread(d, dfd, key, p, want.slot, comm);
 		/*
 		 * A process that exited before the write would leave its entry
 		 * behind (the exit tracepoint deleted nothing): check it is
 		 * still the same, live process. One that starts exiting later
 		 * has its entry deleted by that tracepoint.
 		 */
-		if (!proc_alive(d->root, pid, pi.start)) {
+		if (!proc_alive_at(dfd, pid, pi.start)) {
 			drop_if_ours(d, d->proc_fd, key, want.since_ns);
-			put_threads(d, pid, NULL, 0);
+			put_threads(d, dfd, NULL, 0);
 		} else if (news) {
-			decide_children(d, pid, depth);
+			decide_children(d, dfd, depth);
 		}
 	}
+out:
 	proc_info_free(&pi);
+	close(dfd);
 }
 
 /* The thread rule for thread tid of classified process tgid, named comm. */
@@ -362,7 +408,7 @@ static void decide_thread(struct detect *d, uint32_t tid, uint32_t tgid, const c
 
 	if (bpf_map_lookup_elem(d->proc_fd, &tgid, &pc))
 		return;
-	put_thread(d, tid, profile_of_slot(d, pc.slot), pc.slot, comm);
+	put_thread(d, -1, tid, profile_of_slot(d, pc.slot), pc.slot, comm);
 }
 
 /* libbpf's callback: queue the record. */
@@ -412,9 +458,28 @@ static void handle_event(struct detect *d, const struct gamer_proc_event *e)
 	}
 }
 
+/* Is capability cap in this process's effective set (/proc/self/status)? */
+static bool have_cap(unsigned int cap)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	bool found = false;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return true;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(f);
+	return !found || cap >= 64 || (eff >> cap & 1);
+}
+
+#define CAP_SYS_PTRACE 19 /* include/uapi/linux/capability.h */
+
 struct detect *detect_new(struct sched *s, const char *proc_root)
 {
 	struct detect *d = calloc(1, sizeof(*d));
+	char how[64];
 
 	if (!d) {
 		log_error("out of memory");
@@ -439,6 +504,16 @@ struct detect *detect_new(struct sched *s, const char *proc_root)
 		return NULL;
 	}
 	d->lost_seen = __atomic_load_n(&s->skel->bss->proc_events_lost, __ATOMIC_RELAXED);
+	/*
+	 * hidepid= hides other users' processes from a reader that may not
+	 * ptrace them (systemd's ProtectProc=, a hardened /proc): their games
+	 * would get no profile, and nothing else would say why.
+	 */
+	if (proc_mount_hides("/proc/self/mountinfo", proc_root, how, sizeof(how)) &&
+	    !have_cap(CAP_SYS_PTRACE))
+		log_warn("%s is mounted with %s and this daemon lacks CAP_SYS_PTRACE: it cannot "
+			 "see other users' processes, whose games get no profile",
+			 proc_root, how);
 	return d;
 }
 
@@ -522,6 +597,7 @@ int detect_handle_events(struct detect *d)
 
 struct scanned {
 	int pid, ppid;
+	unsigned long long start; /* to know it again (a pid may be reused) */
 	bool own, excluded, decided;
 	struct gamer_class cls;
 };
@@ -601,15 +677,12 @@ static void drop_stale(struct detect *d, int fd, bool tasks, const struct scanne
  * memory: the list is then short, and entries not in it must not be taken
  * for stale.
  */
-static bool collect_tids(const char *root, int pid, uint32_t **tids, size_t *n, size_t *cap)
+static bool collect_tids(int pdfd, uint32_t **tids, size_t *n, size_t *cap)
 {
-	char path[PATH_MAX];
 	struct dirent *de;
 	bool ok = true;
-	DIR *dir;
+	DIR *dir = proc_tasks_at(pdfd);
 
-	snprintf(path, sizeof(path), "%s/%d/task", root, pid);
-	dir = opendir(path);
 	if (!dir)
 		return true;
 	while ((de = readdir(dir))) {
@@ -664,6 +737,7 @@ void detect_rescan(struct detect *d, const char *why)
 			proc_read_steam(d->root, &pi);
 		s.pid = pid;
 		s.ppid = pi.ppid;
+		s.start = pi.start;
 		s.own = own_class(d, &pi, &r, &s.cls);
 		s.excluded = match_blocked(&r);
 		s.decided = s.own;
@@ -719,23 +793,33 @@ void detect_rescan(struct detect *d, const char *why)
 		s->decided = true;
 	}
 
+	/*
+	 * Each process is opened again, and must still be the one scanned: a
+	 * pid reused since is left to its own exec event.
+	 */
 	for (i = 0; i < n; i++) {
 		struct scanned *s = &v[i];
+		int dfd;
 
 		if (!s->decided) {
 			put_proc(d, (uint32_t)s->pid, NULL);
 			continue;
 		}
-		if (!put_proc(d, (uint32_t)s->pid, &s->cls)) {
+		dfd = proc_open(d->root, s->pid);
+		if (dfd < 0 || !proc_alive_at(dfd, s->pid, s->start) ||
+		    !put_proc(d, (uint32_t)s->pid, &s->cls)) {
 			s->decided = false;
+			if (dfd >= 0)
+				close(dfd);
 			continue;
 		}
-		put_threads(d, s->pid, profile_of_slot(d, s->cls.slot), s->cls.slot);
-		if (complete && !collect_tids(d->root, s->pid, &tids, &n_tids, &tid_cap)) {
+		put_threads(d, dfd, profile_of_slot(d, s->cls.slot), s->cls.slot);
+		if (complete && !collect_tids(dfd, &tids, &n_tids, &tid_cap)) {
 			log_error("out of memory listing the threads of %d; stale entries stay "
 				  "until the next rescan", s->pid);
 			complete = false;
 		}
+		close(dfd);
 	}
 	/* Entries are only dropped on a full picture, and never one written since. */
 	if (complete) {

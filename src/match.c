@@ -27,7 +27,7 @@
  * it with an error, so a pid reused meanwhile cannot mix its facts with the
  * old process's.
  */
-static int proc_dir(const char *root, int pid)
+int proc_open(const char *root, int pid)
 {
 	char path[PATH_MAX];
 
@@ -218,40 +218,98 @@ static void find_wine_exe(struct proc_info *pi, const char *args, size_t len)
 }
 
 /* A zombie leader whose other threads still run is a live process. */
+DIR *proc_tasks_at(int dfd)
+{
+	int fd = openat(dfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir;
+
+	if (fd < 0)
+		return NULL;
+	dir = fdopendir(fd);
+	if (!dir) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return dir;
+}
+
 static bool other_threads_at(int dfd, int pid)
 {
 	struct dirent *de;
 	bool found = false;
-	DIR *dir;
-	int fd = openat(dfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = proc_tasks_at(dfd);
 
-	if (fd < 0)
+	if (!dir)
 		return false;
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return false;
-	}
 	while (!found && (de = readdir(dir)))
 		found = atoi(de->d_name) > 0 && atoi(de->d_name) != pid;
 	closedir(dir);
 	return found;
 }
 
-bool proc_alive(const char *root, int pid, unsigned long long start)
+bool proc_alive_at(int dfd, int pid, unsigned long long start)
 {
 	struct proc_info pi = { 0 };
-	int dfd = proc_dir(root, pid);
-	bool alive = false;
+
+	if (read_stat_at(dfd, &pi) || (start && pi.start != start) || (pi.flags & PROC_PF_EXITING))
+		return false;
+	return !((pi.state == 'Z' || pi.state == 'X') && !other_threads_at(dfd, pid));
+}
+
+bool proc_alive(const char *root, int pid, unsigned long long start)
+{
+	int dfd = proc_open(root, pid);
+	bool alive;
 
 	if (dfd < 0)
 		return false;
-	if (read_stat_at(dfd, &pi) || (start && pi.start != start) || (pi.flags & PROC_PF_EXITING))
-		goto out;
-	alive = !((pi.state == 'Z' || pi.state == 'X') && !other_threads_at(dfd, pid));
-out:
+	alive = proc_alive_at(dfd, pid, start);
 	close(dfd);
 	return alive;
+}
+
+bool proc_mount_hides(const char *mountinfo, const char *root, char *how, size_t len)
+{
+	char line[4096], canon[PATH_MAX], found[64] = "";
+	FILE *f = fopen(mountinfo, "re");
+
+	if (!f)
+		return false;
+	if (!realpath(root, canon))
+		snprintf(canon, sizeof(canon), "%s", root);
+	/* The last mount on the point is the one seen. */
+	while (fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - "), *mnt, *opt, *save = NULL;
+		int i;
+
+		if (!sep)
+			continue;
+		*sep = '\0';
+		/* id parent major:minor root mount-point ... */
+		mnt = strtok_r(line, " ", &save);
+		for (i = 0; mnt && i < 4; i++)
+			mnt = strtok_r(NULL, " ", &save);
+		if (!mnt || strcmp(mnt, canon))
+			continue;
+		found[0] = '\0';
+		/* - fstype source super-options */
+		save = NULL;
+		opt = strtok_r(sep + 3, " \n", &save);
+		if (!opt || strcmp(opt, "proc"))
+			continue;
+		strtok_r(NULL, " \n", &save);
+		opt = strtok_r(NULL, " \n", &save);
+		for (opt = opt ? strtok_r(opt, ",", &save) : NULL; opt; opt = strtok_r(NULL, ",", &save)) {
+			if (!strncmp(opt, "hidepid=", 8) && strcmp(opt + 8, "0") && strcmp(opt + 8, "off"))
+				snprintf(found, sizeof(found), "%s", opt);
+		}
+	}
+	fclose(f);
+	if (found[0])
+		snprintf(how, len, "%s", found);
+	return found[0] != '\0';
 }
 
 void proc_set_comm(struct proc_info *pi, const char *comm)
@@ -345,7 +403,7 @@ int proc_read(const char *root, int pid, struct proc_info *pi)
 {
 	int dfd, err;
 
-	dfd = proc_dir(root, pid);
+	dfd = proc_open(root, pid);
 	if (dfd < 0) {
 		memset(pi, 0, sizeof(*pi));
 		pi->pid = pid;
@@ -363,22 +421,30 @@ void proc_info_free(struct proc_info *pi)
 	pi->cmdline = pi->argv0 = NULL;
 }
 
-bool proc_thread_comm(const char *root, int pid, int tid, char *buf, size_t len)
+bool proc_thread_comm_at(int dfd, int tid, char *buf, size_t len)
 {
-	char path[PATH_MAX], *s;
-	int dfd = proc_dir(root, pid);
+	char path[32], *s;
 
-	if (dfd < 0)
-		return false;
 	snprintf(path, sizeof(path), "task/%d/comm", tid);
 	s = read_file_at(dfd, path, 64, NULL);
-	close(dfd);
 	if (!s)
 		return false;
 	chomp(s);
 	snprintf(buf, len, "%s", s);
 	free(s);
 	return true;
+}
+
+bool proc_thread_comm(const char *root, int pid, int tid, char *buf, size_t len)
+{
+	int dfd = proc_open(root, pid);
+	bool ok;
+
+	if (dfd < 0)
+		return false;
+	ok = proc_thread_comm_at(dfd, tid, buf, len);
+	close(dfd);
+	return ok;
 }
 
 /* A positive id up to 2^32 - 1 in s ("730"); 0 if not one. */
@@ -471,7 +537,7 @@ void proc_read_steam(const char *root, struct proc_info *pi)
 	for (int depth = 0; pid > 1 && depth < STEAM_MAX_DEPTH; depth++) {
 		unsigned int slot = (unsigned int)pid % STEAM_CACHE;
 		struct proc_info cur = { 0 };
-		int dfd = proc_dir(root, pid);
+		int dfd = proc_open(root, pid);
 
 		/*
 		 * Each process through one descriptor, and only the one meant:

@@ -14,6 +14,7 @@
 #ifndef SCX_GAMER_MATCH_H
 #define SCX_GAMER_MATCH_H
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -56,6 +57,14 @@ struct proc_info {
  */
 int proc_read(const char *root, int pid, struct proc_info *pi);
 /*
+ * ROOT/PID opened as a directory (O_CLOEXEC), or -1 with errno: every read
+ * through it (the _at functions) is of that process, and fails once it is
+ * gone, even if its pid is reused.
+ */
+int proc_open(const char *root, int pid);
+/* Its task directory (the threads), or NULL with errno. */
+DIR *proc_tasks_at(int dfd);
+/*
  * proc_read() through dfd, an open ROOT/PID directory: every fact comes from
  * the process dfd was opened on, and -ENOENT once it is gone (a pid reused
  * since is not read).
@@ -70,6 +79,13 @@ int proc_read_dir(int dfd, int pid, struct proc_info *pi);
  * still the task that started at start.
  */
 bool proc_alive(const char *root, int pid, unsigned long long start);
+bool proc_alive_at(int dfd, int pid, unsigned long long start);
+/*
+ * Is the proc mount at root (per mountinfo, /proc/self/mountinfo) one that
+ * hides other users' processes (hidepid= other than 0 or off)? Its option
+ * goes into how.
+ */
+bool proc_mount_hides(const char *mountinfo, const char *root, char *how, size_t len);
 /* The name pi is taking (a rename event): comm, and wine_exe if it came from comm. */
 void proc_set_comm(struct proc_info *pi, const char *comm);
 /*
@@ -83,6 +99,7 @@ void proc_steam_forget(int pid);
 void proc_info_free(struct proc_info *pi);
 /* The name of one thread (ROOT/PID/task/TID/comm); false if gone. */
 bool proc_thread_comm(const char *root, int pid, int tid, char *buf, size_t len);
+bool proc_thread_comm_at(int dfd, int tid, char *buf, size_t len);
 
 /*
  * The full name behind a comm the kernel truncated: the basename of argv[0]

@@ -507,27 +507,38 @@ static void test_pid_reuse(void)
 {
 	struct proc_info a = { 0 }, b = { 0 };
 	pid_t first, second;
-	char path[64];
 	int dfd, r;
+
+	char comm[PROC_COMM_LEN];
+	DIR *tasks;
 
 	first = sleeper(0);
 	if (first < 0) {
-		tap_skip(3, "pid reuse: cannot start a child");
+		tap_skip(7, "pid reuse: cannot start a child");
 		return;
 	}
-	snprintf(path, sizeof(path), "/proc/%d", first);
-	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = proc_open("/proc", first);
 	r = dfd >= 0 ? proc_read_dir(dfd, first, &a) : -errno;
 	tap_ok(r == 0 && a.start != 0, "pid reuse: the first process reads through its directory");
+	tap_ok(dfd >= 0 && proc_alive_at(dfd, first, a.start) &&
+		       proc_thread_comm_at(dfd, first, comm, sizeof(comm)),
+	       "pid reuse: the first process is alive and its thread named, through its directory");
 	reap(first);
 	second = sleeper(first);
 	if (second != first) {
-		tap_skip(2, "pid reuse: cannot create a process with a given pid (clone3 set_tid)");
+		tap_skip(5, "pid reuse: cannot create a process with a given pid (clone3 set_tid)");
 		reap(second);
 	} else {
 		r = proc_read_dir(dfd, first, &b);
 		tap_ok(r == -ENOENT,
 		       "pid reuse: the old directory reads as gone, not as the new process (r=%d)", r);
+		tap_ok(!proc_alive_at(dfd, first, 0), "pid reuse: the old directory is not alive");
+		tap_ok(!proc_thread_comm_at(dfd, first, comm, sizeof(comm)),
+		       "pid reuse: the old directory names no thread of the new process");
+		tasks = proc_tasks_at(dfd);
+		tap_ok(!tasks || !readdir(tasks), "pid reuse: the old directory lists no threads");
+		if (tasks)
+			closedir(tasks);
 		tap_ok(proc_read("/proc", first, &b) == 0,
 		       "pid reuse: a fresh read by pid sees the new process");
 		reap(second);
@@ -536,6 +547,34 @@ static void test_pid_reuse(void)
 		close(dfd);
 	proc_info_free(&a);
 	proc_info_free(&b);
+}
+
+/* proc_mount_hides() on mountinfo lines as the kernel writes them. */
+static void test_mount_hides(void)
+{
+	char path[] = "/tmp/match_test_mountinfo_XXXXXX", how[64] = "";
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		tap_skip(4, "mountinfo: cannot write a temporary file");
+		return;
+	}
+	fputs("22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
+	      "30 22 0:30 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw\n"
+	      "41 1 0:40 / /srv/proc rw - proc proc rw,hidepid=2\n"
+	      "42 1 0:41 / /mnt/tmp rw - tmpfs tmpfs rw,hidepid=2\n",
+	      f);
+	fflush(f);
+	tap_ok(!proc_mount_hides(path, "/proc", how, sizeof(how)), "mountinfo: a plain /proc hides nothing");
+	tap_ok(proc_mount_hides(path, "/srv/proc", how, sizeof(how)) && !strcmp(how, "hidepid=2"),
+	       "mountinfo: hidepid=2 (the numeric form) is found (%s)", how);
+	tap_ok(!proc_mount_hides(path, "/mnt/tmp", how, sizeof(how)), "mountinfo: only a proc mount counts");
+	fputs("50 22 0:50 / /proc rw,relatime - proc proc rw,hidepid=invisible\n", f);
+	fclose(f);
+	tap_ok(proc_mount_hides(path, "/proc", how, sizeof(how)) && !strcmp(how, "hidepid=invisible"),
+	       "mountinfo: the last mount on /proc is the one seen (%s)", how);
+	unlink(path);
 }
 
 /* This process through the real /proc: the parser on the kernel's own files. */
@@ -574,6 +613,7 @@ int main(void)
 	test_exclusion_and_threads();
 	test_game_users();
 	test_pid_reuse();
+	test_mount_hides();
 	test_real_proc();
 	proc_info_free(&pi);
 	cfg_reset();

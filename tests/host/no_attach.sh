@@ -49,7 +49,7 @@ start_daemon() {
 		--no-attach run >"$log" 2>&1 &
 	pid=$!
 	i=0
-	while [ ! -e "$pin/profile_info" ] && [ $i -lt 100 ]; do
+	while { [ ! -e "$pin/profile_info" ] || [ ! -e "$1/scx_gamer.pid" ]; } && [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -70,6 +70,17 @@ errors() { grep -c "error: " "$log"; }
 wait_errors_past() {
 	_i=0
 	while [ "$(errors)" -le "$1" ] && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# `scx_gamer status` into $out, again (5 s at most) until it has $1: the
+# daemon writes its status file after it logs.
+status_until() {
+	_i=0
+	while run sg status && case "$out" in *"$1"*) false ;; *) true ;; esac &&
+		[ $_i -lt 50 ]; do
 		sleep 0.1
 		_i=$((_i + 1))
 	done
@@ -164,12 +175,12 @@ printf 'schema: 1\nlog_level: info\ndefaults:\n  slice: 5\n' >"$etc/scx_gamer.ya
 wait_errors_past "$e"
 check "an invalid edit keeps the last good value" [ "$(slice_of defaults)" = 7ms ]
 check "the error names file, line and column" grep -q "^$etc/scx_gamer.yaml:4:10: error: " "$log"
-run sg status
+status_until "$etc/scx_gamer.yaml:4:10: error: "
 check "status lists the pending error" contains "$out" "$etc/scx_gamer.yaml:4:10: error: "
 daemon_conf 8ms >"$etc/scx_gamer.yaml"
 settle defaults 8ms
 check "fixing the file applies it" [ "$(slice_of defaults)" = 8ms ]
-run sg status
+status_until "errors: none"
 check "fixing the file clears the error in status" contains "$out" "errors: none"
 run sg status --json
 check "status --json has the daemon and its profiles" sh -c 'case "$1" in *"\"mode\": \"no-attach\""*"\"profiles\": [{\"id\": \"competitive\""*) exit 0;; esac; exit 1' _ "$out"
@@ -205,22 +216,22 @@ check "a valid edit of its child applies, on the base's last good version" \
 full_reload
 check "... and stays after a full reload (not the child's old version)" \
 	[ "$(key_of child boost.max)/$(slice_of child)" = 4/21ms ]
-run sg status
+status_until "$etc/profiles/base.yaml:5:10: error: "
 check "status names the broken base" contains "$out" "$etc/profiles/base.yaml:5:10: error: "
 check "... and no error of the child's" sh -c '! printf "%s\n" "$1" | grep -q "child.yaml:[0-9]"' _ "$out"
 rm "$etc/profiles/base.yaml"
 settle child ""
 check "a deleted base takes its child out of the kernel" [ -z "$(slice_of child)" ]
-run sg status
+status_until "$etc/profiles/child.yaml:2:1: error: extends: unknown profile 'base'"
 check "... and status says so, at the child's extends" \
 	contains "$out" "$etc/profiles/child.yaml:2:1: error: extends: unknown profile 'base'"
 full_reload
-run sg status
+status_until "child.yaml:2:1: error: extends: unknown profile 'base'"
 check "... still after a full reload" contains "$out" "child.yaml:2:1: error: extends: unknown profile 'base'"
 base 22ms >"$etc/profiles/base.yaml"
 settle child 22ms
 check "the base back: the child is back" [ "$(slice_of child)" = 22ms ]
-run sg status
+status_until "errors: none"
 check "... and the error is gone" contains "$out" "errors: none"
 rm "$etc/profiles/base.yaml" "$etc/profiles/child.yaml"
 settle child ""
@@ -308,5 +319,30 @@ while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
 done
 check "... which still ends cleanly on SIGTERM" [ ! -e "$pin" ]
 kill -0 "$pid" 2>/dev/null || pid=
+
+# A /proc that hides other users' processes (hidepid=invisible, as
+# ProtectProc=invisible mounts it), read without CAP_SYS_PTRACE: said at
+# start-up. A proc instance of its own in a private mount namespace; the
+# daemon then runs (a few seconds) with the capability dropped.
+if command -v unshare >/dev/null && command -v setpriv >/dev/null; then
+	hide() {
+		unshare -m --propagation private sh -c \
+			'mount -t proc -o "$1" proc /proc && shift && exec "$@"' _ "$1" \
+			setpriv --bounding-set -sys_ptrace --inh-caps -sys_ptrace \
+			timeout -s TERM 4 "$SCX_GAMER" --pin-dir "/sys/fs/bpf/scx_gamer_test_$$_hide" \
+			--run-dir "$T/run4" --config-dir "$etc" --profile-dir "$shipped" --no-attach run \
+			>"$T/hide.log" 2>&1
+	}
+	if hide hidepid=invisible; [ -s "$T/hide.log" ] && ! grep -q "^mount:" "$T/hide.log"; then
+		check "hidepid=invisible without CAP_SYS_PTRACE is warned of" \
+			grep -q "/proc is mounted with hidepid=invisible and this daemon lacks CAP_SYS_PTRACE" \
+			"$T/hide.log"
+		hide hidepid=0
+		check "... and a /proc that hides nothing is not" sh -c '! grep -q hidepid "$1"' _ "$T/hide.log"
+	else
+		sed 's/^/# /' "$T/hide.log"
+		skip "cannot mount a proc instance of its own here"
+	fi
+fi
 
 done_testing
