@@ -50,23 +50,29 @@
  * kernel work is short, others wait on it, and starving it can hang the
  * machine. Each queue has a position of its own, for placing vtimes: the
  * largest vtime of a task taken from it (or kept running over what it
- * holds; see Slices). Vtimes of different queues are never compared: a task
- * that moves to another queue (its affinity changed) keeps its lag or lead,
- * rebased onto the new queue's position. On each CPU the shared queue
- * competes with the CPU's pinned tasks as one task: it has a vtime there, in
- * the own queue's terms, that grows by the CPU time that CPU gives shared-
- * queue tasks, each charged by its own weight and boost; its head's deadline
- * there is that vtime plus the head's deadline offset (vdl - vtime: burst
- * less boost lead) counted as a nice-0 task's. The CPU takes whichever of
- * the two heads is earlier in those terms. So pinned tasks share their CPU
- * by weight whatever other CPUs run, and with the shared queue by weight as
- * well (tests/vm/fair.vm). That vtime is kept within the lag cap (100 ms, in
+ * holds; see Slices). Vtimes of different queues are never compared as
+ * they are: a task that moves to another queue (its affinity changed) keeps
+ * its lag or lead, rebased onto the new queue's position. On each CPU the
+ * shared queue competes with the CPU's pinned tasks as one task: it has a
+ * vtime there, in the own queue's terms, that grows by the CPU time that CPU
+ * gives shared-queue tasks, each charged by its own weight and boost; its
+ * head's deadline there is that vtime plus the head's deadline offset
+ * (burst, at most 10 ms, less boost lead) counted as a nice-0 task's. The
+ * CPU takes whichever of the two heads is earlier in those terms; a shared
+ * head that may not run there does not count (the kernel's move takes the
+ * first that may). So pinned tasks share their CPU by weight whatever other
+ * CPUs run, and with a shared-queue task there by weight too
+ * (tests/vm/fair.vm) - but the shared queue is one task on each CPU, so
+ * shared tasks confined to a CPU split that one task's share (two nice 0
+ * ones beside a pinned nice 0 one get a quarter each, the pinned one half,
+ * in the host model). That vtime is kept within the lag cap (100 ms, in
  * nice-0 time) of the own queue's position either way - 20 ms behind when
- * the shared queue comes back after having had nothing for that CPU - so a
- * light task's run (5 ms of a nice 19 task is 500 ms of vtime) keeps the
- * shared queue's other tasks off a CPU for no more than 100 ms. A CPU's own
- * queue that holds and runs nothing takes that vtime as its position when a
- * task joins it, so a newcomer is placed against what the CPU runs now.
+ * the shared queue comes back after having had nothing for that CPU (empty,
+ * or only tasks that may not run there) - so a light task's run (5 ms of a
+ * nice 19 task is 500 ms of vtime) keeps the shared queue's other tasks off
+ * a CPU for no more than 100 ms. A CPU's own queue that holds and runs
+ * nothing takes that vtime as its position when a task wakes into it or
+ * moves to it, so a newcomer is placed against what the CPU runs now.
  *
  * Placement of vtime. At a wake-up, and when a task moves to another queue,
  * its vtime is raised to at least position - 20 ms x 100 / weight: sleeping
@@ -102,7 +108,8 @@
  * deadline than its own - that task's as it started, moved on by the CPU
  * time it has used since; in that CPU's own queue's terms (see Queues) when
  * one of them is pinned there and the other is not - and has run at least
- * 50 us: it is inserted at the
+ * 50 us (a per-CPU kthread, kernel work that runs ahead of the queues, is
+ * never one): it is inserted at the
  * head of that CPU's local queue with SCX_ENQ_PREEMPT, which ends the
  * running task's slice (at the tail, with a preempting kick, when tasks
  * already wait there - per-CPU kthreads, idle picks - so as not to overtake
@@ -215,11 +222,10 @@
  * warns.
  *
  * Limits. One shared queue: fine for desktop-sized machines, a contention
- * point on very large ones. A CPU compares the shared queue's head even
- * when that task may not run there (the kernel's move then takes the first
- * one that may), and the shared queue's vtime on a CPU counts only what ran
- * there: tasks that cannot run on a CPU leave its shared vtime behind, up to
- * the lag cap. The cap ahead gives a light shared-queue task more than its
+ * point on very large ones. The shared queue counts as one task on each CPU
+ * against the pinned ones (above). A shared head that may not run on a CPU
+ * hides the tasks behind it from that CPU's comparison (they are taken only
+ * when nothing pinned waits). The cap ahead gives a light shared-queue task more than its
  * weight against pinned ones (a nice 19 task beside a pinned nice 0 one:
  * 5 ms in 105 with 5 ms slices, not 1 in 100), and such a task at the
  * shared queue's head holds its queue's other tasks back on a CPU full of
@@ -374,9 +380,10 @@ struct {
 /* struct task_ctx, what the scheduler keeps per task, is in policy.h. */
 
 /*
- * What each CPU runs, for wake-up preemption: written by that CPU when one of
- * our tasks starts and stops there, read by others (bpf_map_lookup_percpu_elem)
- * without locks: a stale value costs one missed or needless preemption.
+ * Per CPU: what it runs, for wake-up preemption, and its queues' positions.
+ * Written under that CPU's run-queue lock (see place()), read by others
+ * (bpf_map_lookup_percpu_elem) without locks: a stale value costs one missed
+ * or needless preemption, or one choice made on a slightly old position.
  */
 struct cpu_run {
 	u64 vdl;      /* the running task's virtual deadline as it started */
@@ -484,6 +491,15 @@ static __always_inline u32 weight_of(const struct task_struct *p)
 	return p->scx.weight ? p->scx.weight : 1;
 }
 
+/*
+ * A per-CPU kthread (ksoftirqd, a bound kworker): kernel work others wait on,
+ * short, and starving it can hang the machine (a nice -20 load would).
+ */
+static __always_inline bool per_cpu_kthread(const struct task_struct *p)
+{
+	return (p->flags & PF_KTHREAD) && p->nr_cpus_allowed == 1;
+}
+
 /* The slice for tc now: shorter when the shared queue is deep. */
 static __always_inline u64 slice_now(const struct task_ctx *tc)
 {
@@ -526,7 +542,28 @@ static __always_inline u32 queue_of(struct task_struct *p)
 	if (p->nr_cpus_allowed != 1 || !gamer_have_user_dsq())
 		return 0;
 	cpu = gamer_task_cpu(p);
+	/*
+	 * An affinity narrowed to another CPU is put in place by a re-enqueue
+	 * on the old one: the queue is the allowed CPU's.
+	 */
+	if (bpf_ksym_exists(bpf_cpumask_test_cpu) && bpf_ksym_exists(bpf_cpumask_first) &&
+	    (cpu < 0 || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr)))
+		cpu = bpf_cpumask_first(p->cpus_ptr);
 	return cpu >= 0 && (u32)cpu < nr_cpus ? (u32)cpu + 1 : 0;
+}
+
+/*
+ * The cpu_runs entry of cpu: ops.dispatch may run for a sibling CPU (core
+ * scheduling balances the sibling's run queue from this one), so not
+ * necessarily this CPU's.
+ */
+static __always_inline struct cpu_run *cpu_run_at(s32 cpu)
+{
+	u32 zero = 0;
+
+	if (cpu < 0 || (u32)cpu >= nr_cpus)
+		return NULL;
+	return bpf_map_lookup_percpu_elem(&cpu_runs, &zero, cpu);
 }
 
 /* The cpu_runs entry of queue q's CPU (q = CPU + 1), or NULL. */
@@ -871,7 +908,9 @@ void BPF_STRUCT_OPS(gamer_runnable, struct task_struct *p, u64 enq_flags)
 	hand_back(p, now);
 	tc->wait_from = now;
 	tc->wait_wake = 1;
-	place(p, tc, queue_of(p), true);
+	/* Per-CPU kthreads go to their local queue, unplaced (ops.enqueue). */
+	if (!per_cpu_kthread(p))
+		place(p, tc, queue_of(p), true);
 
 	if (tc->last_wake && gp_before(tc->last_wake, now)) {
 		tc->period_avg = gp_avg_update(tc->period_avg, now - tc->last_wake);
@@ -945,22 +984,11 @@ static __always_inline s32 pick_victim(struct task_struct *p, const struct task_
 				return cpu;
 			continue;
 		}
-		mine = tc->queue ? vdl :
-				   gp_group_vdl(group_vtime(cr, cr->grp), vdl, tc->vtime,
-						 weight_of(p));
+		mine = tc->queue ? vdl : gp_group_vdl(group_vtime(cr, cr->grp), tc->off0);
 		if (gp_preempts(mine, cr->cvdl, ran, cr->weight))
 			return cpu;
 	}
 	return -1;
-}
-
-/*
- * A per-CPU kthread (ksoftirqd, a bound kworker): kernel work others wait on,
- * short, and starving it can hang the machine (a nice -20 load would).
- */
-static __always_inline bool per_cpu_kthread(const struct task_struct *p)
-{
-	return (p->flags & PF_KTHREAD) && p->nr_cpus_allowed == 1;
 }
 
 /* Can a wakee queue behind a local queue's tasks and still preempt? */
@@ -1011,6 +1039,7 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 	q = queue_of(p);
 	place(p, tc, q, false);
 	tc->vdl = gp_vdeadline(tc->vtime, tc->burst_run, weight, eff);
+	tc->off0 = gp_offset0(tc->burst_run, eff);
 
 	/*
 	 * select_cpu was skipped (pinned tasks) or found nothing idle; a CPU may
@@ -1075,26 +1104,37 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 
 /*
  * The heads of cpu's own queue and of the shared one: their virtual
- * deadlines, and the shared one's offset (vdl - vtime) for gp_group_vdl().
+ * deadlines, and the shared one's offset (gp_offset0) for gp_group_vdl().
  */
 struct heads {
-	u64 own, shared, shared_off;
-	u32 shared_weight;
+	u64 own, shared;
+	s32 shared_off0;
 	bool has_own, has_shared;
 };
 
-static __always_inline u64 head_off(struct task_struct *p)
+/*
+ * The shared queue's head p, for cpu: its deadline and offset, or false if
+ * it may not run there - the kernel's move then takes the first that may,
+ * and the shared queue counts as having nothing for this CPU (its vtime
+ * there then comes back as a waking task's would).
+ */
+static __always_inline bool shared_head_of(struct task_struct *p, s32 cpu, struct heads *h)
 {
-	struct task_ctx *tc = task_ctx_of(p);
+	struct task_ctx *tc;
 
-	return tc ? tc->vdl - tc->vtime : 0;
+	if (cpu < 0 || !may_run_on(p, cpu))
+		return false;
+	tc = task_ctx_of(p);
+	h->shared = p->scx.dsq_vtime;
+	h->shared_off0 = tc ? tc->off0 : 0;
+	return true;
 }
 
 /*
  * The shared queue's head before 6.19 (no scx_bpf_dsq_peek), with an
  * iterator; a subprogram of its own, as gamer_dsq_iter_head() is.
  */
-static __noinline bool shared_head_iter(struct heads *h)
+static __noinline bool shared_head_iter(s32 cpu, struct heads *h)
 {
 	struct bpf_iter_scx_dsq it;
 	struct task_struct *p;
@@ -1104,30 +1144,21 @@ static __noinline bool shared_head_iter(struct heads *h)
 		return false;
 	if (!bpf_iter_scx_dsq_new(&it, SHARED_DSQ, 0)) {
 		p = bpf_iter_scx_dsq_next(&it);
-		if (p) {
-			h->shared = p->scx.dsq_vtime;
-			h->shared_off = head_off(p);
-			h->shared_weight = weight_of(p);
-			found = true;
-		}
+		if (p)
+			found = shared_head_of(p, cpu, h);
 	}
 	bpf_iter_scx_dsq_destroy(&it);
 	return found;
 }
 
-static __always_inline bool shared_head(struct heads *h)
+static __always_inline bool shared_head(s32 cpu, struct heads *h)
 {
 	struct task_struct *p;
 
 	if (!bpf_ksym_exists(scx_bpf_dsq_peek))
-		return shared_head_iter(h);
+		return shared_head_iter(cpu, h);
 	p = scx_bpf_dsq_peek(SHARED_DSQ);
-	if (!p)
-		return false;
-	h->shared = p->scx.dsq_vtime;
-	h->shared_off = head_off(p);
-	h->shared_weight = weight_of(p);
-	return true;
+	return p && shared_head_of(p, cpu, h);
 }
 
 static __always_inline void queue_heads(s32 cpu, struct heads *h)
@@ -1138,9 +1169,9 @@ static __always_inline void queue_heads(s32 cpu, struct heads *h)
 	h->has_own = cpu >= 0 && (u32)cpu < nr_cpus && gamer_dsq_nr_queued(CPU_DSQ(cpu)) &&
 		     gamer_dsq_head_vdl(CPU_DSQ(cpu), &vdl);
 	h->own = vdl;
-	h->shared = h->shared_off = 0;
-	h->shared_weight = 1;
-	h->has_shared = shared_head(h);
+	h->shared = 0;
+	h->shared_off0 = 0;
+	h->has_shared = shared_head(cpu, h);
 }
 
 /*
@@ -1153,8 +1184,7 @@ static __always_inline bool take_queued(s32 cpu, const struct heads *h, u64 grp)
 	if (!h->has_own)
 		return gamer_dsq_move_to_local(SHARED_DSQ) ||
 		       (cpu >= 0 && (u32)cpu < nr_cpus && gamer_dsq_move_to_local(CPU_DSQ(cpu)));
-	if (h->has_shared &&
-	    gp_before(gp_group_vdl(grp, h->shared_off, 0, h->shared_weight), h->own) &&
+	if (h->has_shared && gp_before(gp_group_vdl(grp, h->shared_off0), h->own) &&
 	    gamer_dsq_move_to_local(SHARED_DSQ))
 		return true;
 	return gamer_dsq_move_to_local(CPU_DSQ(cpu)) || gamer_dsq_move_to_local(SHARED_DSQ);
@@ -1166,13 +1196,14 @@ static __always_inline bool take_queued(s32 cpu, const struct heads *h, u64 grp)
  * deadline it would be queued with.
  */
 static __always_inline u64 requeue_vdl(struct task_struct *p, struct task_ctx *tc, u64 now,
-				       u64 *vtime)
+				       u64 *vtime, s32 *off0)
 {
 	u64 used = run_since(p, tc);
 	u32 weight = weight_of(p), eff = gp_task_effective(tc, now);
 
 	*vtime = gp_place(tc->vtime + gp_charge(used, weight, eff), queue_now(tc->queue), weight,
 			  slice_of(tc), 0);
+	*off0 = gp_offset0(tc->burst_run + used, eff);
 	return gp_vdeadline(*vtime, tc->burst_run + used, weight, eff);
 }
 
@@ -1300,11 +1331,9 @@ static __noinline bool valve_take(u64 dsq_id, u64 now, s32 here)
 
 static __always_inline bool run_valve(s32 cpu)
 {
-	struct cpu_run *cr;
-	u32 zero = 0;
+	struct cpu_run *cr = cpu_run_at(cpu);
 	u64 now;
 
-	cr = bpf_map_lookup_elem(&cpu_runs, &zero);
 	if (!cr)
 		return false;
 	now = gamer_now();
@@ -1322,11 +1351,13 @@ void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 	 * The test hook is checked here rather than in ops.tick: ticks stop on
 	 * an idle machine, but a CPU going idle always dispatches.
 	 */
-	u32 code = test_error_code, zero = 0;
+	u32 code = test_error_code;
 	struct task_ctx *tc = NULL;
 	struct heads h = {};
-	u64 mine, vtime = 0, grp = 0, hgrp = 0, now;
+	u64 mine, vtime = 0, grp = 0, now;
 	struct cpu_run *cr;
+	bool shared_prev;
+	s32 off0 = 0;
 
 	if (code)
 		gamer_error("test-triggered error (code %u)", code);
@@ -1343,17 +1374,19 @@ void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 	/*
 	 * The shared queue's vtime on this CPU, for comparing its head with
 	 * this CPU's own queue's (see "Queues"): with prev's run so far if prev
-	 * is a shared-queue task (ops.stopping charges it after this).
+	 * is a shared-queue task (ops.stopping charges it after this). A
+	 * per-CPU kthread is neither: it goes back to its local queue.
 	 */
-	cr = bpf_map_lookup_elem(&cpu_runs, &zero);
+	shared_prev = tc && !tc->queue && !per_cpu_kthread(prev);
+	cr = cpu_run_at(cpu);
 	if (cr) {
-		if (!h.has_shared && !(tc && !tc->queue))
+		if (!h.has_shared && !shared_prev)
 			cr->grp_back = 1;
 		grp = cr->grp;
-		if (tc && !tc->queue)
+		if (shared_prev)
 			grp += gp_charge(run_since(prev, tc), weight_of(prev),
 					 gp_task_effective(tc, now));
-		hgrp = group_vtime(cr, grp);
+		grp = group_vtime(cr, grp);
 	}
 
 	/*
@@ -1362,20 +1395,16 @@ void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 	 * every queued one - else two busy tasks would take turns of a slice
 	 * each, whatever their vtime. A yield gives the CPU up once.
 	 */
-	if (tc && gamer_can_peek() && !tc->yielded &&
-	    (!tc->queue || tc->queue == (u32)cpu + 1)) {
+	if (tc && gamer_can_peek() && !tc->yielded && !per_cpu_kthread(prev) &&
+	    (shared_prev || tc->queue == (u32)cpu + 1)) {
 		bool first;
 
-		mine = requeue_vdl(prev, tc, now, &vtime);
-		if (tc->queue)
+		mine = requeue_vdl(prev, tc, now, &vtime, &off0);
+		if (!shared_prev)
 			first = (!h.has_own || gp_before(mine, h.own)) &&
-				(!h.has_shared ||
-				 gp_before(mine, gp_group_vdl(hgrp, h.shared_off, 0, h.shared_weight)));
+				(!h.has_shared || gp_before(mine, gp_group_vdl(grp, h.shared_off0)));
 		else
-			first = (!h.has_own ||
-				 (cr && gp_before(gp_group_vdl(group_vtime(cr, grp),
-							       mine, vtime, weight_of(prev)),
-						  h.own))) &&
+			first = (!h.has_own || (cr && gp_before(gp_group_vdl(grp, off0), h.own))) &&
 				(!h.has_shared || gp_before(mine, h.shared));
 		if (first) {
 			/*
@@ -1392,7 +1421,7 @@ void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 		tc->yielded = 0;
 
 	/* The kernel drains SCX_DSQ_GLOBAL and local queues itself. */
-	if (take_queued(cpu, &h, hgrp))
+	if (take_queued(cpu, &h, grp))
 		return;
 keep:
 	refresh_cpu_defaults();
@@ -1468,12 +1497,13 @@ void BPF_STRUCT_OPS(gamer_running, struct task_struct *p)
 			cr->grp_back = 0;
 		}
 		cr->vdl = vdl;
-		cr->cvdl = tc->queue ? vdl : gp_group_vdl(cr->grp, vdl, tc->vtime, weight_of(p));
+		cr->cvdl = tc->queue ? vdl : gp_group_vdl(cr->grp, gp_offset0(tc->burst_run, eff));
 		/* Compared across CPUs (pick_victim): one clock for all of them. */
 		cr->since = bpf_ktime_get_ns();
 		cr->weight = weight_of(p);
 		cr->queue = tc->queue;
-		cr->running = 1;
+		/* Kernel work runs ahead of the queues: not a preemption victim. */
+		cr->running = !per_cpu_kthread(p);
 	}
 
 	if (tc->deadline) {

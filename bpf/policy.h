@@ -194,24 +194,28 @@ static __always_inline __u64 gp_group_vtime(__u64 grp, __u64 own_pos, int back)
 }
 
 /*
- * A shared-queue task's deadline on one CPU, in the terms of that CPU's own
- * queue: the group's vtime (as the task sees it) plus the task's deadline
- * offset (vdl - vtime: its burst, less its boost's lead), counted as a nice-0
- * task's - the group's offset, whoever heads it: a light task's much larger
- * one would keep every other shared-queue task off that CPU while it is the
- * head. Its lag within the shared queue counts there, not here. Wrap-safe.
+ * A task's deadline offset (vdl - vtime: its burst, at most GP_BURST_NS,
+ * less its boost's lead) counted as a nice-0 task's, in ns: -7 ms .. 10 ms.
  */
-static __always_inline __u64 gp_group_vdl(__u64 grp, __u64 vdl, __u64 vtime, __u32 weight)
+static __always_inline __s32 gp_offset0(__u64 burst, __u32 boost)
 {
-	__u64 off = vdl - vtime, mag = (__s64)off < 0 ? -off : off;
+	boost = gp_min(boost, GAMER_BOOST_MAX);
+	if (burst > GP_BURST_NS)
+		burst = GP_BURST_NS;
+	return (__s32)burst - (__s32)(boost * GP_LEAD_NS);
+}
 
-	if (!weight)
-		weight = 1;
-	/* A task's own offset is at most 1 s of vtime (nice 19's 10 ms burst). */
-	if (mag > GP_CHARGE_MAX_NS)
-		mag = GP_CHARGE_MAX_NS;
-	mag = mag * weight / GP_NICE0_WEIGHT;
-	return (__s64)off < 0 ? grp - mag : grp + mag;
+/*
+ * A shared-queue task's deadline on one CPU, in the terms of that CPU's own
+ * queue: the group's vtime plus the task's offset as a nice-0 task's (off0,
+ * gp_offset0()) - the group's offset, whoever heads it: a light task's own,
+ * in its own vtime (100 times larger at nice 19), would keep every other
+ * shared-queue task off that CPU while it is the head. Its lag within the
+ * shared queue counts there, not here. Wrap-safe.
+ */
+static __always_inline __u64 gp_group_vdl(__u64 grp, __s32 off0)
+{
+	return grp + (__u64)(__s64)off0;
 }
 
 /*
@@ -345,7 +349,7 @@ struct task_ctx {
 	__u32 inh_boost;  /* boost lent to this task ... */
 	__u64 inh_until;  /* ... until then, or until it wakes the lender */
 	__u32 inh_by;     /* the lender's tid */
-	__u32 pad3;
+	__s32 off0;       /* deadline offset as a nice-0 task's, ns (gp_offset0), when last queued */
 	__u64 deadline;   /* of the current wake-up if watched, else 0 */
 	__u64 last_wake;
 	__u64 period_avg;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -458,28 +460,56 @@ static void handle_event(struct detect *d, const struct gamer_proc_event *e)
 	}
 }
 
-/* Is capability cap in this process's effective set (/proc/self/status)? */
+/* Is capability cap in this process's effective set? (True when it cannot tell: no warning then.) */
 static bool have_cap(unsigned int cap)
 {
-	char line[256];
-	unsigned long long eff = 0;
-	bool found = false;
-	FILE *f = fopen("/proc/self/status", "re");
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
-	if (!f)
+	if (cap >= 32 * _LINUX_CAPABILITY_U32S_3 || syscall(SYS_capget, &hdr, data))
 		return true;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "CapEff: %llx", &eff) == 1;
-	fclose(f);
-	return !found || cap >= 64 || (eff >> cap & 1);
+	return data[cap / 32].effective >> (cap % 32) & 1;
 }
 
-#define CAP_SYS_PTRACE 19 /* include/uapi/linux/capability.h */
+/* Is this process in group g (its fs gid is its effective one, or a supplementary one)? */
+static bool in_group(gid_t g)
+{
+	gid_t groups[256];
+	int n = getgroups(256, groups), i;
+
+	if (getegid() == g)
+		return true;
+	for (i = 0; i < n; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
+}
+
+/*
+ * hidepid= hides other users' processes from a reader that may not ptrace
+ * them and is not in the mount's gid= group (fs/proc/base.c,
+ * has_pid_permissions(); under ptraceable the group does not count):
+ * their games would get no profile, and nothing else would say why.
+ */
+static void warn_if_hidden(const char *proc_root)
+{
+	struct proc_hide h;
+	char group[48] = "";
+
+	if (proc_mount_hide("/proc/self/mountinfo", proc_root, &h) || h.mode == PROC_HIDE_NONE)
+		return;
+	if (have_cap(CAP_SYS_PTRACE) || (h.mode != PROC_HIDE_PTRACEABLE && in_group(h.gid)))
+		return;
+	if (h.mode != PROC_HIDE_PTRACEABLE)
+		snprintf(group, sizeof(group), " and not in group %u", (unsigned int)h.gid);
+	log_warn("%s is mounted with %s: without CAP_SYS_PTRACE%s this daemon cannot %s other "
+		 "users' processes, whose games get no profile",
+		 proc_root, h.how, group, h.mode == PROC_HIDE_NOACCESS ? "read" : "see");
+}
 
 struct detect *detect_new(struct sched *s, const char *proc_root)
 {
 	struct detect *d = calloc(1, sizeof(*d));
-	char how[64];
 
 	if (!d) {
 		log_error("out of memory");
@@ -504,16 +534,7 @@ struct detect *detect_new(struct sched *s, const char *proc_root)
 		return NULL;
 	}
 	d->lost_seen = __atomic_load_n(&s->skel->bss->proc_events_lost, __ATOMIC_RELAXED);
-	/*
-	 * hidepid= hides other users' processes from a reader that may not
-	 * ptrace them (systemd's ProtectProc=, a hardened /proc): their games
-	 * would get no profile, and nothing else would say why.
-	 */
-	if (proc_mount_hides("/proc/self/mountinfo", proc_root, how, sizeof(how)) &&
-	    !have_cap(CAP_SYS_PTRACE))
-		log_warn("%s is mounted with %s and this daemon lacks CAP_SYS_PTRACE: it cannot "
-			 "see other users' processes, whose games get no profile",
-			 proc_root, how);
+	warn_if_hidden(proc_root);
 	return d;
 }
 
@@ -707,6 +728,40 @@ static bool collect_tids(int pdfd, uint32_t **tids, size_t *n, size_t *cap)
 	return ok;
 }
 
+/*
+ * Process s of a scan, opened again for writing its entries: its
+ * descriptor, or -1 when the pid no longer holds the process scanned (gone,
+ * or reused - a start time is counted in clock ticks, so facts are compared
+ * too, and an own match is made again on what the descriptor reads).
+ */
+static int still_scanned(struct detect *d, const struct scanned *s)
+{
+	struct gamer_class cls;
+	struct match_result r;
+	struct proc_info pi;
+	int dfd = proc_open(d->root, s->pid);
+	bool same;
+
+	if (dfd < 0)
+		return -1;
+	if (proc_read_dir(dfd, s->pid, &pi)) {
+		close(dfd);
+		return -1;
+	}
+	same = pi.start == s->start && pi.ppid == s->ppid;
+	if (same && s->own) {
+		if (d->need_steam)
+			proc_read_steam(d->root, &pi);
+		same = own_class(d, &pi, &r, &cls) && cls.slot == s->cls.slot;
+	}
+	proc_info_free(&pi);
+	if (!same) {
+		close(dfd);
+		return -1;
+	}
+	return dfd;
+}
+
 void detect_rescan(struct detect *d, const char *why)
 {
 	struct scanned *v = NULL;
@@ -793,10 +848,6 @@ void detect_rescan(struct detect *d, const char *why)
 		s->decided = true;
 	}
 
-	/*
-	 * Each process is opened again, and must still be the one scanned: a
-	 * pid reused since is left to its own exec event.
-	 */
 	for (i = 0; i < n; i++) {
 		struct scanned *s = &v[i];
 		int dfd;
@@ -805,9 +856,8 @@ void detect_rescan(struct detect *d, const char *why)
 			put_proc(d, (uint32_t)s->pid, NULL);
 			continue;
 		}
-		dfd = proc_open(d->root, s->pid);
-		if (dfd < 0 || !proc_alive_at(dfd, s->pid, s->start) ||
-		    !put_proc(d, (uint32_t)s->pid, &s->cls)) {
+		dfd = still_scanned(d, s);
+		if (dfd < 0 || !put_proc(d, (uint32_t)s->pid, &s->cls)) {
 			s->decided = false;
 			if (dfd >= 0)
 				close(dfd);
@@ -818,6 +868,11 @@ void detect_rescan(struct detect *d, const char *why)
 			log_error("out of memory listing the threads of %d; stale entries stay "
 				  "until the next rescan", s->pid);
 			complete = false;
+		}
+		/* Gone before the writes: its exit tracepoint deleted nothing. */
+		if (!proc_alive_at(dfd, s->pid, s->start)) {
+			drop_if_ours(d, d->proc_fd, (uint32_t)s->pid, s->cls.since_ns);
+			s->decided = false;
 		}
 		close(dfd);
 	}

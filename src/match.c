@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "match.h"
 
@@ -23,7 +25,7 @@
 
 /*
  * A process's facts are read through one descriptor of its /proc directory
- * (proc_dir): once the process is gone, the kernel answers every file under
+ * (proc_open): once the process is gone, the kernel answers every file under
  * it with an error, so a pid reused meanwhile cannot mix its facts with the
  * old process's.
  */
@@ -217,7 +219,6 @@ static void find_wine_exe(struct proc_info *pi, const char *args, size_t len)
 	}
 }
 
-/* A zombie leader whose other threads still run is a live process. */
 DIR *proc_tasks_at(int dfd)
 {
 	int fd = openat(dfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -235,7 +236,11 @@ DIR *proc_tasks_at(int dfd)
 	return dir;
 }
 
-static bool other_threads_at(int dfd, int pid)
+/*
+ * A zombie leader whose other threads still run is a live process: is there
+ * a thread other than pid that is neither exiting nor dead?
+ */
+static bool other_live_thread_at(int dfd, int pid)
 {
 	struct dirent *de;
 	bool found = false;
@@ -243,8 +248,21 @@ static bool other_threads_at(int dfd, int pid)
 
 	if (!dir)
 		return false;
-	while (!found && (de = readdir(dir)))
-		found = atoi(de->d_name) > 0 && atoi(de->d_name) != pid;
+	while (!found && (de = readdir(dir))) {
+		struct proc_info t = { 0 };
+		char name[300];
+		int tid = atoi(de->d_name), fd;
+
+		if (tid <= 0 || tid == pid)
+			continue;
+		snprintf(name, sizeof(name), "task/%d", tid);
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		found = !read_stat_at(fd, &t) && !(t.flags & PROC_PF_EXITING) && t.state != 'Z' &&
+			t.state != 'X';
+		close(fd);
+	}
 	closedir(dir);
 	return found;
 }
@@ -253,9 +271,16 @@ bool proc_alive_at(int dfd, int pid, unsigned long long start)
 {
 	struct proc_info pi = { 0 };
 
-	if (read_stat_at(dfd, &pi) || (start && pi.start != start) || (pi.flags & PROC_PF_EXITING))
+	if (read_stat_at(dfd, &pi) || (start && pi.start != start))
 		return false;
-	return !((pi.state == 'Z' || pi.state == 'X') && !other_threads_at(dfd, pid));
+	/*
+	 * An exiting or dead leader: the process lives on only in threads that
+	 * are not exiting too (a leader that called pthread_exit(); a whole
+	 * process exiting marks every thread).
+	 */
+	if ((pi.flags & PROC_PF_EXITING) || pi.state == 'Z' || pi.state == 'X')
+		return other_live_thread_at(dfd, pid);
+	return true;
 }
 
 bool proc_alive(const char *root, int pid, unsigned long long start)
@@ -270,46 +295,80 @@ bool proc_alive(const char *root, int pid, unsigned long long start)
 	return alive;
 }
 
-bool proc_mount_hides(const char *mountinfo, const char *root, char *how, size_t len)
+/* The next space-separated field of *s (a run of spaces is one separator). */
+static char *next_field(char **s)
 {
-	char line[4096], canon[PATH_MAX], found[64] = "";
-	FILE *f = fopen(mountinfo, "re");
+	char *f;
 
-	if (!f)
-		return false;
-	if (!realpath(root, canon))
-		snprintf(canon, sizeof(canon), "%s", root);
-	/* The last mount on the point is the one seen. */
-	while (fgets(line, sizeof(line), f)) {
-		char *sep = strstr(line, " - "), *mnt, *opt, *save = NULL;
+	while (**s == ' ')
+		(*s)++;
+	if (!**s)
+		return NULL;
+	f = *s;
+	*s += strcspn(*s, " \n");
+	if (**s)
+		*(*s)++ = '\0';
+	return f;
+}
+
+int proc_mount_hide(const char *mountinfo, const char *root, struct proc_hide *h)
+{
+	char *line = NULL, *rest, *f, *opt;
+	size_t cap = 0;
+	struct stat st;
+	FILE *mi;
+	int found = 0;
+
+	memset(h, 0, sizeof(*h));
+	if (stat(root, &st))
+		return -errno;
+	mi = fopen(mountinfo, "re");
+	if (!mi)
+		return -errno;
+	/*
+	 * The mount by its device (field 3, major:minor): options are the
+	 * superblock's, the same for every mount of one proc instance.
+	 */
+	while (!found && getline(&line, &cap, mi) > 0) {
+		unsigned int maj, min;
 		int i;
 
-		if (!sep)
+		rest = line;
+		for (i = 0; i < 3 && (f = next_field(&rest)); i++)
+			;
+		if (i < 3 || sscanf(f, "%u:%u", &maj, &min) != 2 || makedev(maj, min) != st.st_dev)
 			continue;
-		*sep = '\0';
-		/* id parent major:minor root mount-point ... */
-		mnt = strtok_r(line, " ", &save);
-		for (i = 0; mnt && i < 4; i++)
-			mnt = strtok_r(NULL, " ", &save);
-		if (!mnt || strcmp(mnt, canon))
+		/* ... optional fields, "-", fstype, source, super options. */
+		rest = strstr(rest, " - ");
+		if (!rest)
 			continue;
-		found[0] = '\0';
-		/* - fstype source super-options */
-		save = NULL;
-		opt = strtok_r(sep + 3, " \n", &save);
-		if (!opt || strcmp(opt, "proc"))
+		rest += 3;
+		f = next_field(&rest);
+		if (!f || strcmp(f, "proc"))
 			continue;
-		strtok_r(NULL, " \n", &save);
-		opt = strtok_r(NULL, " \n", &save);
-		for (opt = opt ? strtok_r(opt, ",", &save) : NULL; opt; opt = strtok_r(NULL, ",", &save)) {
-			if (!strncmp(opt, "hidepid=", 8) && strcmp(opt + 8, "0") && strcmp(opt + 8, "off"))
-				snprintf(found, sizeof(found), "%s", opt);
+		found = 1;
+		/* The source may be empty: the options are the last field. */
+		opt = NULL;
+		while ((f = next_field(&rest)))
+			opt = f;
+		h->gid = 0;
+		for (f = opt ? strsep(&opt, ",") : NULL; f; f = opt ? strsep(&opt, ",") : NULL) {
+			if (!strncmp(f, "hidepid=", 8)) {
+				const char *v = f + 8;
+
+				snprintf(h->how, sizeof(h->how), "%s", f);
+				h->mode = !strcmp(v, "1") || !strcmp(v, "noaccess")	? PROC_HIDE_NOACCESS
+					  : !strcmp(v, "2") || !strcmp(v, "invisible") ? PROC_HIDE_INVISIBLE
+					  : !strcmp(v, "4") || !strcmp(v, "ptraceable") ? PROC_HIDE_PTRACEABLE
+											: PROC_HIDE_NONE;
+			} else if (!strncmp(f, "gid=", 4)) {
+				h->gid = (gid_t)strtoul(f + 4, NULL, 10);
+			}
 		}
 	}
-	fclose(f);
-	if (found[0])
-		snprintf(how, len, "%s", found);
-	return found[0] != '\0';
+	free(line);
+	fclose(mi);
+	return found ? 0 : -ENOENT;
 }
 
 void proc_set_comm(struct proc_info *pi, const char *comm)
@@ -339,7 +398,7 @@ static int proc_read_fields(int dfd, int pid, struct proc_info *pi)
 	if (err)
 		return err == -ESRCH ? -ENOENT : err;
 	pi->uid = read_uid_at(dfd, &gone);
-	if (gone || ((pi->state == 'Z' || pi->state == 'X') && !other_threads_at(dfd, pid)))
+	if (gone || ((pi->state == 'Z' || pi->state == 'X') && !other_live_thread_at(dfd, pid)))
 		return -ENOENT;
 
 	buf = read_file_at(dfd, "comm", 64, NULL);

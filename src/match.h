@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "gamer_config.h"
 
@@ -79,13 +80,28 @@ int proc_read_dir(int dfd, int pid, struct proc_info *pi);
  * still the task that started at start.
  */
 bool proc_alive(const char *root, int pid, unsigned long long start);
+/* proc_alive() of the process open at dfd (proc_open()). */
 bool proc_alive_at(int dfd, int pid, unsigned long long start);
+/* How a proc mount hides processes (hidepid=, include/linux/proc_fs.h). */
+enum proc_hide_mode {
+	PROC_HIDE_NONE = 0,	  /* off, 0 */
+	PROC_HIDE_NOACCESS = 1,	  /* listed, but other users' files unreadable */
+	PROC_HIDE_INVISIBLE = 2,  /* other users' processes not listed */
+	PROC_HIDE_PTRACEABLE = 4, /* only processes the reader may ptrace listed */
+};
+
+struct proc_hide {
+	enum proc_hide_mode mode;
+	gid_t gid;    /* gid=: members see everything (but under ptraceable); 0 if not given */
+	char how[32]; /* the option as written, "hidepid=invisible" */
+};
+
 /*
- * Is the proc mount at root (per mountinfo, /proc/self/mountinfo) one that
- * hides other users' processes (hidepid= other than 0 or off)? Its option
- * goes into how.
+ * The hidepid= and gid= options of the proc mount at root (found by its
+ * device in mountinfo, normally /proc/self/mountinfo). 0, or -errno
+ * (-ENOENT: no proc mount there).
  */
-bool proc_mount_hides(const char *mountinfo, const char *root, char *how, size_t len);
+int proc_mount_hide(const char *mountinfo, const char *root, struct proc_hide *h);
 /* The name pi is taking (a rename event): comm, and wine_exe if it came from comm. */
 void proc_set_comm(struct proc_info *pi, const char *comm);
 /*
@@ -99,6 +115,7 @@ void proc_steam_forget(int pid);
 void proc_info_free(struct proc_info *pi);
 /* The name of one thread (ROOT/PID/task/TID/comm); false if gone. */
 bool proc_thread_comm(const char *root, int pid, int tid, char *buf, size_t len);
+/* The same, of a thread of the process open at dfd. */
 bool proc_thread_comm_at(int dfd, int tid, char *buf, size_t len);
 
 /*

@@ -15,11 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -506,11 +508,10 @@ static void reap(pid_t p)
 static void test_pid_reuse(void)
 {
 	struct proc_info a = { 0 }, b = { 0 };
-	pid_t first, second;
-	int dfd, r;
-
 	char comm[PROC_COMM_LEN];
+	pid_t first, second;
 	DIR *tasks;
+	int dfd, r;
 
 	first = sleeper(0);
 	if (first < 0) {
@@ -549,32 +550,132 @@ static void test_pid_reuse(void)
 	proc_info_free(&b);
 }
 
-/* proc_mount_hides() on mountinfo lines as the kernel writes them. */
-static void test_mount_hides(void)
+static void *park(void *arg)
 {
-	char path[] = "/tmp/match_test_mountinfo_XXXXXX", how[64] = "";
-	int fd = mkstemp(path);
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/*
+ * A process whose main thread has exited (pthread_exit) while another runs:
+ * its leader is a zombie marked exiting, and the process is alive all the
+ * same; once killed, it is not.
+ */
+static void test_zombie_leader(void)
+{
+	struct proc_info facts = { 0 };
+	pthread_t t;
+	pid_t p = fork();
+	int i, alive;
+
+	if (p == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (pthread_create(&t, NULL, park, NULL))
+			_exit(1);
+		syscall(SYS_exit, 0); /* this thread only */
+	}
+	if (p < 0) {
+		tap_skip(3, "zombie leader: cannot fork");
+		return;
+	}
+	for (i = 0; i < 200; i++) {
+		int dfd = proc_open("/proc", p);
+		char st = 0;
+
+		if (dfd >= 0) {
+			FILE *f;
+			int fd = openat(dfd, "stat", O_RDONLY | O_CLOEXEC);
+
+			f = fd >= 0 ? fdopen(fd, "r") : NULL;
+			if (f && fscanf(f, "%*d (%*[^)]) %c", &st) != 1)
+				st = 0;
+			if (f)
+				fclose(f);
+			else if (fd >= 0)
+				close(fd);
+			close(dfd);
+		}
+		if (st == 'Z')
+			break;
+		usleep(10000);
+	}
+	alive = proc_alive("/proc", p, 0);
+	tap_ok(i < 200 && alive, "zombie leader: alive while another thread runs");
+	tap_ok(proc_read("/proc", p, &facts) == 0, "zombie leader: its facts still read");
+	proc_info_free(&facts);
+	reap(p);
+	tap_ok(!proc_alive("/proc", p, 0), "zombie leader: gone once killed and reaped");
+}
+
+/*
+ * proc_mount_hide() on mountinfo lines as the kernel writes them, for the
+ * real /proc's device: the line is found by device, not by mount point.
+ */
+static int mountinfo_case(const char *lines, struct proc_hide *h)
+{
+	char path[] = "/tmp/match_test_mountinfo_XXXXXX";
+	int fd = mkstemp(path), r = -EIO;
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 
 	if (!f) {
-		tap_skip(4, "mountinfo: cannot write a temporary file");
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	if (fputs(lines, f) >= 0 && fflush(f) == 0)
+		r = proc_mount_hide(path, "/proc", h);
+	fclose(f);
+	unlink(path);
+	return r;
+}
+
+static void test_mount_hide(void)
+{
+	char line[8192], dev[32], *long_opts;
+	struct proc_hide h;
+	struct stat st;
+	int r;
+
+	if (stat("/proc", &st)) {
+		tap_skip(6, "mountinfo: no /proc");
 		return;
 	}
-	fputs("22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
-	      "30 22 0:30 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw\n"
-	      "41 1 0:40 / /srv/proc rw - proc proc rw,hidepid=2\n"
-	      "42 1 0:41 / /mnt/tmp rw - tmpfs tmpfs rw,hidepid=2\n",
-	      f);
-	fflush(f);
-	tap_ok(!proc_mount_hides(path, "/proc", how, sizeof(how)), "mountinfo: a plain /proc hides nothing");
-	tap_ok(proc_mount_hides(path, "/srv/proc", how, sizeof(how)) && !strcmp(how, "hidepid=2"),
-	       "mountinfo: hidepid=2 (the numeric form) is found (%s)", how);
-	tap_ok(!proc_mount_hides(path, "/mnt/tmp", how, sizeof(how)), "mountinfo: only a proc mount counts");
-	fputs("50 22 0:50 / /proc rw,relatime - proc proc rw,hidepid=invisible\n", f);
-	fclose(f);
-	tap_ok(proc_mount_hides(path, "/proc", how, sizeof(how)) && !strcmp(how, "hidepid=invisible"),
-	       "mountinfo: the last mount on /proc is the one seen (%s)", how);
-	unlink(path);
+	snprintf(dev, sizeof(dev), "%u:%u", major(st.st_dev), minor(st.st_dev));
+	snprintf(line, sizeof(line), "22 1 %s / /proc rw,nosuid shared:12 - proc proc rw\n", dev);
+	r = mountinfo_case(line, &h);
+	tap_ok(r == 0 && h.mode == PROC_HIDE_NONE, "mountinfo: a plain /proc hides nothing (r=%d)", r);
+	snprintf(line, sizeof(line),
+		 "30 1 0:99 / /proc rw - tmpfs tmpfs rw,hidepid=2\n"
+		 "22 1 %s / /somewhere\\040else rw shared:12 master:3 - proc proc rw,hidepid=invisible,gid=54321\n",
+		 dev);
+	r = mountinfo_case(line, &h);
+	tap_ok(r == 0 && h.mode == PROC_HIDE_INVISIBLE && h.gid == 54321 &&
+		       !strcmp(h.how, "hidepid=invisible"),
+	       "mountinfo: found by device under an escaped mount point, with gid= (%s, %u)", h.how,
+	       (unsigned int)h.gid);
+	snprintf(line, sizeof(line), "22 1 %s / /proc rw - proc  rw,hidepid=1\n", dev);
+	r = mountinfo_case(line, &h);
+	tap_ok(r == 0 && h.mode == PROC_HIDE_NOACCESS && h.gid == 0,
+	       "mountinfo: an empty source, numeric hidepid=1, no gid= (mode %d)", (int)h.mode);
+	snprintf(line, sizeof(line), "22 1 %s / /proc rw - proc proc rw,hidepid=ptraceable\n", dev);
+	r = mountinfo_case(line, &h);
+	tap_ok(r == 0 && h.mode == PROC_HIDE_PTRACEABLE, "mountinfo: hidepid=ptraceable");
+	long_opts = malloc(6000);
+	if (long_opts) {
+		memset(long_opts, 'x', 5999);
+		long_opts[5999] = '\0';
+		snprintf(line, sizeof(line),
+			 "40 1 0:98 / /merged rw - overlay overlay rw,lowerdir=/%s\n"
+			 "22 1 %s / /proc rw - proc proc rw,hidepid=invisible\n",
+			 long_opts, dev);
+		free(long_opts);
+	}
+	r = mountinfo_case(line, &h);
+	tap_ok(r == 0 && h.mode == PROC_HIDE_INVISIBLE, "mountinfo: after a line longer than 4 KiB");
+	r = mountinfo_case("40 1 0:98 / /proc rw - tmpfs tmpfs rw,hidepid=2\n", &h);
+	tap_ok(r == -ENOENT, "mountinfo: no proc mount on the device: -ENOENT (r=%d)", r);
 }
 
 /* This process through the real /proc: the parser on the kernel's own files. */
@@ -613,7 +714,8 @@ int main(void)
 	test_exclusion_and_threads();
 	test_game_users();
 	test_pid_reuse();
-	test_mount_hides();
+	test_mount_hide();
+	test_zombie_leader();
 	test_real_proc();
 	proc_info_free(&pi);
 	cfg_reset();

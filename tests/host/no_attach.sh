@@ -19,6 +19,7 @@ mkdir -p "$etc/profiles" "$shipped" "$T/elsewhere"
 pid=
 
 cleanup() {
+	rm -rf "/sys/fs/bpf/scx_gamer_test_$$_hide"
 	if [ -n "$pid" ]; then
 		# It may have been stopped when a check failed.
 		kill -CONT "$pid" 2>/dev/null
@@ -79,11 +80,12 @@ wait_errors_past() {
 # daemon writes its status file after it logs.
 status_until() {
 	_i=0
-	while run sg status && case "$out" in *"$1"*) false ;; *) true ;; esac &&
+	while out=$(sg status 2>&1) && case "$out" in *"$1"*) false ;; *) true ;; esac &&
 		[ $_i -lt 50 ]; do
 		sleep 0.1
 		_i=$((_i + 1))
 	done
+	printf '%s\n' "$out" | sed 's/^/# /'
 }
 
 # `scx_gamer reload`, then wait (5 s at most) until the daemon has read
@@ -320,29 +322,47 @@ done
 check "... which still ends cleanly on SIGTERM" [ ! -e "$pin" ]
 kill -0 "$pid" 2>/dev/null || pid=
 
-# A /proc that hides other users' processes (hidepid=invisible, as
-# ProtectProc=invisible mounts it), read without CAP_SYS_PTRACE: said at
-# start-up. A proc instance of its own in a private mount namespace; the
-# daemon then runs (a few seconds) with the capability dropped.
-if command -v unshare >/dev/null && command -v setpriv >/dev/null; then
-	hide() {
-		unshare -m --propagation private sh -c \
-			'mount -t proc -o "$1" proc /proc && shift && exec "$@"' _ "$1" \
-			setpriv --bounding-set -sys_ptrace --inh-caps -sys_ptrace \
-			timeout -s TERM 4 "$SCX_GAMER" --pin-dir "/sys/fs/bpf/scx_gamer_test_$$_hide" \
-			--run-dir "$T/run4" --config-dir "$etc" --profile-dir "$shipped" --no-attach run \
-			>"$T/hide.log" 2>&1
-	}
-	if hide hidepid=invisible; [ -s "$T/hide.log" ] && ! grep -q "^mount:" "$T/hide.log"; then
-		check "hidepid=invisible without CAP_SYS_PTRACE is warned of" \
-			grep -q "/proc is mounted with hidepid=invisible and this daemon lacks CAP_SYS_PTRACE" \
-			"$T/hide.log"
-		hide hidepid=0
-		check "... and a /proc that hides nothing is not" sh -c '! grep -q hidepid "$1"' _ "$T/hide.log"
-	else
-		sed 's/^/# /' "$T/hide.log"
-		skip "cannot mount a proc instance of its own here"
-	fi
+# A /proc that hides other users' processes (hidepid=, as systemd's
+# ProtectProc= mounts it): said at start-up when this daemon cannot see
+# through it - no CAP_SYS_PTRACE, and not in the mount's gid= group (root's
+# gid 0 is the group when none is given). A proc instance of its own in a
+# private mount namespace; the daemon runs a few seconds each time.
+# hide MOUNT-OPTIONS SETPRIV-ARGS...
+hide() {
+	_o=$1
+	shift
+	unshare -m --propagation private sh -c \
+		'mount -t proc -o "$1" proc /proc || exit 99; echo mounted; shift; exec "$@"' _ "$_o" \
+		setpriv "$@" timeout -k 2 -s TERM 6 "$SCX_GAMER" \
+		--pin-dir "/sys/fs/bpf/scx_gamer_test_$$_hide" --run-dir "$T/run4" --config-dir "$etc" \
+		--profile-dir "$shipped" --no-attach run >"$T/hide.log" 2>&1
+	rm -rf "/sys/fs/bpf/scx_gamer_test_$$_hide"
+	# It ran: mounted, and started.
+	grep -q "^mounted" "$T/hide.log" && grep -q "running without attaching" "$T/hide.log"
+}
+warned() { grep -q "is mounted with hidepid" "$T/hide.log"; }
+# ran_unwarned MOUNT-OPTIONS SETPRIV-ARGS...: it ran and did not warn.
+ran_unwarned() { hide "$@" && ! warned; }
+noptrace="--bounding-set -sys_ptrace --inh-caps -sys_ptrace"
+if command -v unshare >/dev/null && command -v setpriv >/dev/null &&
+	unshare -m --propagation private sh -c 'mount -t proc -o hidepid=invisible proc /proc' 2>/dev/null; then
+	# shellcheck disable=SC2086
+	hide hidepid=invisible,gid=54321 $noptrace
+	check "hidepid=invisible, not in its group, no CAP_SYS_PTRACE: warned of" \
+		grep -q "/proc is mounted with hidepid=invisible: without CAP_SYS_PTRACE and not in group 54321 this daemon cannot see other users' processes" \
+		"$T/hide.log"
+	sed 's/^/# /' "$T/hide.log"
+	# shellcheck disable=SC2086
+	check "... not when it is in the group (root's gid 0, no gid= given)" \
+		ran_unwarned hidepid=invisible $noptrace
+	check "... not with CAP_SYS_PTRACE" ran_unwarned hidepid=invisible,gid=54321 --reuid 0
+	# shellcheck disable=SC2086
+	hide hidepid=noaccess,gid=54321 $noptrace
+	check "hidepid=noaccess: warned of, as unreadable" grep -q "cannot read other users' processes" "$T/hide.log"
+	# shellcheck disable=SC2086
+	check "a /proc that hides nothing is not" ran_unwarned hidepid=0 $noptrace
+else
+	skip "hidepid" "cannot mount a proc instance of its own here"
 fi
 
 done_testing

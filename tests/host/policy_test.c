@@ -316,11 +316,13 @@ static void test_queues(void)
 	tap_ok(gp_group_vtime(pos - 60 * MS, pos, 1) == pos - GP_LAG_NS, "group: back after nothing: the wake-up lag");
 	tap_ok(gp_group_vtime(pos + 900 * MS, pos, 0) == pos + GP_LAG_CAP_NS, "group: at most the lag cap ahead");
 	tap_ok(gp_group_vtime(5, 10, 0) == 5, "group: wrap-safe");
-	tap_ok(gp_group_vdl(pos, 40 * MS, 30 * MS, 100) == pos + 10 * MS,
+	tap_ok(gp_offset0(4 * MS, 0) == (int32_t)(4 * MS), "offset: a burst, as a nice-0 task's");
+	tap_ok(gp_offset0(50 * MS, 0) == (int32_t)GP_BURST_NS, "offset: the burst counted up to 10 ms");
+	tap_ok(gp_offset0(0, 7) == -(int32_t)(7 * GP_LEAD_NS), "offset: a boost's lead, negative");
+	tap_ok(gp_offset0(0, 99) == -(int32_t)(GAMER_BOOST_MAX * GP_LEAD_NS), "offset: the boost capped");
+	tap_ok(gp_group_vdl(pos, (int32_t)(10 * MS)) == pos + 10 * MS,
 	       "group: a head's deadline is the group's vtime plus its offset");
-	tap_ok(gp_group_vdl(pos, 1000 * MS, 0, 1) == pos + 10 * MS,
-	       "group: the offset counted as a nice-0 task's (nice 19: 1/100)");
-	tap_ok(gp_group_vdl(pos, 0, 3 * MS, 200) == pos - 6 * MS, "group: a negative offset (a boost's lead)");
+	tap_ok(gp_group_vdl(pos, -(int32_t)(6 * MS)) == pos - 6 * MS, "group: a negative offset (a boost's lead)");
 }
 
 /*
@@ -357,7 +359,7 @@ static void q_sim(struct q_task *t, int n, uint64_t race, uint64_t until)
 		}
 		cur = own;
 		if (sh >= 0 && (own < 0 || gp_before(gp_group_vdl(gp_group_vtime(grp, own_now, 0),
-								  t[sh].vdl, t[sh].vtime, t[sh].weight),
+								  gp_offset0(t[sh].ran ? sl : 0, 0)),
 						     t[own].vdl)))
 			cur = sh;
 		if (t[cur].pinned) {
@@ -383,7 +385,11 @@ static void test_queue_model(void)
 	struct q_task t[2], u[3];
 	double r;
 
-	/* The known fault of the floored design: 0.7 instead of 3.35. */
+	/*
+	 * A model of the rules as they are (the floor that tied a CPU's own
+	 * queue to the shared one's racing position, which gave 0.6 in the VM,
+	 * is not modelled: tests/vm/fair.vm guards against it).
+	 */
 	memset(t, 0, sizeof(t));
 	t[0] = (struct q_task){ .weight = 335, .pinned = 1 };
 	t[1] = (struct q_task){ .weight = 100, .pinned = 1 };
@@ -419,6 +425,21 @@ static void test_queue_model(void)
 	 * shared task gets within a quarter of a pinned nice 0 one's CPU (on
 	 * one CPU; other CPUs would take the nice 19 task).
 	 */
+	/*
+	 * The shared queue is one task on a CPU: two shared nice 0 tasks
+	 * confined to it split that one's share against a pinned nice 0 task
+	 * (a quarter each, the pinned one half; a third each is due).
+	 */
+	memset(u, 0, sizeof(u));
+	u[0] = (struct q_task){ .weight = 100, .pinned = 0 };
+	u[1] = (struct q_task){ .weight = 100, .pinned = 0 };
+	u[2] = (struct q_task){ .weight = 100, .pinned = 1 };
+	q_sim(u, 3, 0, 20000 * MS);
+	r = (double)u[2].ran / 20000 / MS;
+	tap_ok(r > 0.45 && r < 0.55,
+	       "queues: two shared nice 0 and a pinned nice 0 on one CPU: the pinned one gets half (%.3f; the others %.3f, %.3f)",
+	       r, (double)u[0].ran / 20000 / MS, (double)u[1].ran / 20000 / MS);
+
 	memset(u, 0, sizeof(u));
 	u[0] = (struct q_task){ .weight = 1, .pinned = 0 };
 	u[1] = (struct q_task){ .weight = 100, .pinned = 0 };
