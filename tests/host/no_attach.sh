@@ -50,7 +50,7 @@ start_daemon() {
 		--no-attach run >"$log" 2>&1 &
 	pid=$!
 	i=0
-	while { [ ! -e "$pin/profile_info" ] || [ ! -e "$1/scx_gamer.pid" ]; } && [ $i -lt 100 ]; do
+	while { [ ! -e "$pin/profile_info" ] || [ ! -s "$1/scx_gamer.pid" ]; } && [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -302,7 +302,7 @@ log=$T/daemon3.log
 "$SCX_GAMER" --pin-dir "$pin/" --run-dir "$T/run3/" --config-dir "$etc//" --profile-dir "$shipped/" \
 	--no-attach run 2>&1 | { read -r first; echo "$first" >"$log"; } &
 i=0
-while [ ! -e "$pin/profile_info" ] && [ $i -lt 100 ]; do
+while { [ ! -e "$pin/profile_info" ] || [ ! -s "$T/run3/scx_gamer.pid" ]; } && [ $i -lt 100 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
