@@ -5,6 +5,7 @@
 # buffer, the real proc_class/task_class maps, read back through `status`
 # and `explain` (which read the kernel's maps, not the daemon).
 . "${SRCDIR:-.}/tests/host/tap.sh"
+. "${SRCDIR:-.}/tests/host/lib.sh"
 : "${SCX_GAMER:?SCX_GAMER must name the scx_gamer binary}"
 : "${BUILDDIR:?BUILDDIR must name the build directory}"
 
@@ -49,8 +50,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sg() { "$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run" --config-dir "$etc" --profile-dir "$shipped" "$@"; }
-
 # Copies of fake-game under the names games have.
 for n in earlygame nativegame steamgame wineserver reaper helper averyveryverylongname \
 	plainproc wine64-preloader lategame; do
@@ -71,17 +70,14 @@ start() {
 	# shellcheck disable=SC2086
 	env $_env "$bin/$_n" "$@" > "$T/$_o" 2>&1 &
 	last=$!
-	wait_for_file "$T/$_o" ready
+	wait_for_file "$T/$_o" ready && return 0
+	echo "# $_n ($last) did not say ready in 30 s:"
+	sed 's/^/#   /' "$T/$_o"
+	return 1
 }
 
-wait_for_file() {
-	_i=0
-	while ! grep -q "$2" "$1" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ $_i -gt 100 ] && return 1
-		sleep 0.1
-	done
-}
+has_line() { grep -q "$2" "$1" 2>/dev/null; }
+wait_for_file() { wait_until 300 has_line "$1" "$2"; }
 
 # The tid of thread $2 from output file $1.
 tid_of() { awk -v n="$2" '$1 == "thread" && $2 == n { print $3 }' "$T/$1"; }
@@ -96,26 +92,17 @@ is_game() { [ "$(game_of "$1")" = "$2" ]; }
 
 # Wait (10 s at most) until game_of $1 is $2.
 wait_game() {
-	_i=0
-	while [ "$(game_of "$1")" != "$2" ]; do
-		_i=$((_i + 1))
-		[ $_i -gt 100 ] && break
-		sleep 0.1
-	done
-	[ "$(game_of "$1")" = "$2" ] || { echo "# pid $1: '$(game_of "$1")', expected '$2'"; return 1; }
+	wait_until 100 is_game "$1" "$2" ||
+		{ echo "# pid $1: '$(game_of "$1")', expected '$2'"; return 1; }
 }
 
 # The role `explain` shows for thread $2 of pid $1 (from task_class).
 role_of() { sg explain "$1" 2>/dev/null | awk -v t="$2" '/^threads:/ { on = 1 } on && $1 == t { print $3; exit }'; }
 
+role_is() { [ "$(role_of "$1" "$2")" = "$3" ]; }
 wait_role() {
-	_i=0
-	while [ "$(role_of "$1" "$2")" != "$3" ]; do
-		_i=$((_i + 1))
-		[ $_i -gt 100 ] && break
-		sleep 0.1
-	done
-	[ "$(role_of "$1" "$2")" = "$3" ] || { echo "# tid $2: role '$(role_of "$1" "$2")', expected '$3'"; return 1; }
+	wait_until 100 role_is "$1" "$2" "$3" ||
+		{ echo "# tid $2: role '$(role_of "$1" "$2")', expected '$3'"; return 1; }
 }
 
 # Entries for key $2 in pinned map $1.
@@ -159,19 +146,10 @@ match:
 start earlygame early.out EarlyRender
 early=$last
 
-"$SCX_GAMER" run --no-attach --pin-dir "$pin" --run-dir "$T/run" --config-dir "$etc" \
-	--profile-dir "$shipped" > "$log" 2>&1 &
-pid=$!
-i=0
-while ! grep -q "running without attaching" "$log" 2>/dev/null; do
-	i=$((i + 1))
-	if [ $i -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
-		echo "Bail out! the daemon did not start"
-		sed 's/^/# /' "$log"
-		exit 1
-	fi
-	sleep 0.1
-done
+if ! start_daemon "$log"; then
+	echo "Bail out! the daemon did not start"
+	exit 1
+fi
 
 check "a game running before the daemon started is found by the start-up scan" \
 	wait_game "$early" "earlygame comm"
@@ -422,17 +400,12 @@ check "... and its threads leave task_class (BPF deletes them on exit)" [ "$left
 "$BUILDDIR/tests/bin/gamer-task" --pin-dir "$pin" --mode periodic --role audio --name manual \
 	--threads 1 --period-us 100000 --seconds 60 > "$T/manual.out" 2>&1 &
 manual=$!
-mtid=
-i=0
-while [ -z "$mtid" ] && [ $i -lt 100 ]; do
-	mtid=$(awk '/^threads:/ { on = 1 } on && $2 == "manual-0" && $3 == "audio" { print $1 }' \
-		<<EOF
-$(sg explain "$manual" 2>/dev/null)
-EOF
-)
-	i=$((i + 1))
-	[ -z "$mtid" ] && sleep 0.1
-done
+manual_tid() {
+	mtid=$(sg explain "$manual" 2>/dev/null |
+		awk '/^threads:/ { on = 1 } on && $2 == "manual-0" && $3 == "audio" { print $1 }')
+	[ -n "$mtid" ]
+}
+wait_until 100 manual_tid
 check "a task_class entry written by another tool is there" [ -n "$mtid" ]
 put lategame 'schema: 1
 priority: 60
@@ -473,18 +446,12 @@ while [ $i -lt $burst ]; do
 	bpids="$bpids $!"
 	i=$((i + 1))
 done
-i=0
-while [ "$(ready_count)" -lt $burst ] && [ $i -lt 300 ]; do
-	i=$((i + 1))
-	sleep 0.2
-done
+all_ready() { [ "$(ready_count)" -ge "$burst" ]; }
+wait_until 600 all_ready
 kill -CONT "$pid"
 bursty() { sg status 2>/dev/null | awk '/^games:/ { on = 1; next } on && $3 == "burstgame"' | wc -l; }
-i=0
-while [ "$(bursty)" -lt $((burst + 1)) ] && [ $i -lt 150 ]; do
-	i=$((i + 1))
-	sleep 0.2
-done
+all_bursty() { [ "$(bursty)" -ge $((burst + 1)) ]; }
+wait_until 300 all_bursty
 echo "# games with the burst profile: $(bursty) of $((burst + 1))"
 if [ "$(grep -c "did not fit in the ring buffer" "$log")" -gt "$lost_before" ]; then
 	# A loaded machine filled the ring: the rescan found them, not the events.

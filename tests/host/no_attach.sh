@@ -3,6 +3,7 @@
 # lands in real kernel maps, `show` reads it back from them, every common way
 # of saving a file is picked up by a reload, and a bad edit changes nothing.
 . "${SRCDIR:-.}/tests/host/tap.sh"
+. "${SRCDIR:-.}/tests/host/lib.sh"
 : "${SCX_GAMER:?SCX_GAMER must name the scx_gamer binary}"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -36,75 +37,42 @@ profile() {
 	printf 'schema: 1\nname: Test game\nmatch:\n  - comm: testgame\ntunables:\n  slice: %s\n' "$1"
 }
 
-sg() { "$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run" --config-dir "$etc" --profile-dir "$shipped" "$@"; }
-
 # The value of `slice` for a profile as the kernel holds it, and where it came from.
 slice_of() { sg show "$1" 2>/dev/null | awk '$1 == "slice" { print $2 }'; }
 slice_from() { sg show "$1" 2>/dev/null | awk '$1 == "slice" { print $3 }'; }
 
-# Start a --no-attach daemon (run dir $1) in the background and wait (10 s at
-# most) for its pins. Not through sg(): $! must be the daemon itself, which the
-# signals below are for.
-start_daemon() {
-	"$SCX_GAMER" --pin-dir "$pin" --run-dir "$1" --config-dir "$etc" --profile-dir "$shipped" \
-		--no-attach run >"$log" 2>&1 &
-	pid=$!
-	i=0
-	while { [ ! -e "$pin/profile_info" ] || [ ! -s "$1/scx_gamer.pid" ]; } && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
-
 # Wait (5 s at most) until profile $1's slice in the kernel is $2 ("" = absent).
 # No signal is sent: the daemon must notice the save by itself (inotify).
-settle() {
-	i=0
-	while [ "$(slice_of "$1")" != "$2" ] && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
+slice_is() { [ "$(slice_of "$1")" = "$2" ]; }
+settle() { wait_until 50 slice_is "$1" "$2"; }
 
 errors() { grep -c "error: " "$log"; }
+errors_past() { [ "$(errors)" -gt "$1" ]; }
 # Until the log has more errors than $1 (5 s at most).
-wait_errors_past() {
-	_i=0
-	while [ "$(errors)" -le "$1" ] && [ $_i -lt 50 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-}
+wait_errors_past() { wait_until 50 errors_past "$1"; }
 
 # `scx_gamer status` into $out, again (5 s at most) until it has $1: the
 # daemon writes its status file after it logs.
+status_has() { out=$(sg status 2>&1); contains "$out" "$1"; }
 status_until() {
-	_i=0
-	while out=$(sg status 2>&1) && case "$out" in *"$1"*) false ;; *) true ;; esac &&
-		[ $_i -lt 50 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	wait_until 50 status_has "$1"
 	printf '%s\n' "$out" | sed 's/^/# /'
 }
 
 # `scx_gamer reload`, then wait (5 s at most) until the daemon has read
 # everything again.
+reloads() { grep -c "configuration reloaded" "$log"; }
+reloads_past() { [ "$(reloads)" -gt "$1" ]; }
 full_reload() {
-	_before=$(grep -c "configuration reloaded" "$log")
+	_before=$(reloads)
 	sg reload >/dev/null
-	_i=0
-	while [ "$(grep -c "configuration reloaded" "$log")" -le "$_before" ] && [ $_i -lt 50 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	wait_until 50 reloads_past "$_before"
 }
 
 daemon_conf 3ms >"$etc/scx_gamer.yaml"
 profile 2ms >"$shipped/competitive.yaml"
 
-start_daemon "$T/run"
-check "the daemon starts and pins its maps" [ -e "$pin/profile_info" ]
+check "the daemon starts and pins its maps" start_daemon "$log"
 
 check "defaults come from scx_gamer.yaml" [ "$(slice_of defaults)" = 3ms ]
 check "show names the file a value came from" [ "$(slice_from defaults)" = "$etc/scx_gamer.yaml" ]
@@ -208,11 +176,8 @@ base 5 >"$etc/profiles/base.yaml"
 wait_errors_past "$e"
 check "a broken base keeps its last good version" [ "$(slice_of base)" = 21ms ]
 child 4 >"$etc/profiles/child.yaml"
-i=0
-while [ "$(key_of child boost.max)" != 4 ] && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+boost_max_is() { [ "$(key_of child boost.max)" = "$1" ]; }
+wait_until 50 boost_max_is 4
 check "a valid edit of its child applies, on the base's last good version" \
 	[ "$(key_of child boost.max)/$(slice_of child)" = 4/21ms ]
 full_reload
@@ -250,19 +215,12 @@ check "the lock is root's alone (0600): no one else can hold it" \
 check "... and it still answers" [ "$(slice_of defaults)" = 8ms ]
 
 # `scx_gamer reload` (SIGHUP to the daemon) reads everything again.
-before=$(grep -c "configuration reloaded" "$log")
+before=$(reloads)
 run sg reload
 check "reload finds the daemon" [ "$rc" -eq 0 ]
-i=0
-while [ "$(grep -c "configuration reloaded" "$log")" -le "$before" ] && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-check "reload reloads" [ "$(grep -c "configuration reloaded" "$log")" -gt "$before" ]
+check "reload reloads" wait_until 50 reloads_past "$before"
 
-kill -TERM "$pid"
-wait "$pid" && rc=0 || rc=$?
-pid=
+stop_daemon
 check "SIGTERM: exit status 0" [ "$rc" -eq 0 ]
 check "the pins are removed on exit" [ ! -e "$pin" ]
 check "... and the run directory, lock and all" [ ! -e "$T/run" ]
@@ -279,7 +237,8 @@ pin=/sys/fs/bpf/scx_gamer_test_$$_ovf
 log=$T/daemon2.log
 old=$(cat /proc/sys/fs/inotify/max_queued_events)
 echo 4 >/proc/sys/fs/inotify/max_queued_events
-start_daemon "$T/run2"
+run=$T/run2
+start_daemon "$log"
 echo "$old" >/proc/sys/fs/inotify/max_queued_events
 kill -STOP "$pid"
 for n in 1 2 3 4 5 6 7 8 9 10 11 12; do
@@ -291,9 +250,7 @@ settle defaults 9ms
 check "after a queue overflow the daemon rescans" grep -q "inotify queue overflowed" "$log"
 check "and ends up with every profile written meanwhile" [ "$(slice_of many12)" = 12ms ]
 check "and with the daemon file written meanwhile" [ "$(slice_of defaults)" = 9ms ]
-kill -TERM "$pid"
-wait "$pid"
-pid=
+stop_daemon
 
 # Directories given with trailing slashes, as shell completion writes them;
 # the daemon's output goes to a pipe whose reader has gone.
@@ -301,26 +258,20 @@ pin=/sys/fs/bpf/scx_gamer_test_$$_slash
 log=$T/daemon3.log
 "$SCX_GAMER" --pin-dir "$pin/" --run-dir "$T/run3/" --config-dir "$etc//" --profile-dir "$shipped/" \
 	--no-attach run 2>&1 | { read -r first; echo "$first" >"$log"; } &
-i=0
-while { [ ! -e "$pin/profile_info" ] || [ ! -s "$T/run3/scx_gamer.pid" ]; } && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+run=$T/run3
+wait_until 100 daemon_up
 pid=$(cat "$T/run3/scx_gamer.pid" 2>/dev/null)
 check "(setup) a daemon with slash-ended directories starts" [ -n "$pid" ]
 daemon_conf 10ms >"$etc/scx_gamer.yaml"
-sg() { "$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run3" --config-dir "$etc" --profile-dir "$shipped" "$@"; }
 settle defaults 10ms
 check "--config-dir DIR/: an edit is still picked up" [ "$(slice_of defaults)" = 10ms ]
 check "logging into a closed pipe does not kill the daemon" kill -0 "$pid"
 kill -TERM "$pid"
-i=0
-while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+ended=$pid pid=
+gone() { ! kill -0 "$ended" 2>/dev/null; }
+wait_until 100 gone
 check "... which still ends cleanly on SIGTERM" [ ! -e "$pin" ]
-kill -0 "$pid" 2>/dev/null || pid=
+kill -0 "$ended" 2>/dev/null && pid=$ended
 
 # A /proc that hides other users' processes (hidepid=, as systemd's
 # ProtectProc= mounts it): said at start-up when this daemon cannot see

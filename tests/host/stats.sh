@@ -5,6 +5,7 @@
 # the GAMER_COUNTERS table in bpf/intf.h, --watch deltas, and a reused slot
 # starting from zero.
 . "${SRCDIR:-.}/tests/host/tap.sh"
+. "${SRCDIR:-.}/tests/host/lib.sh"
 : "${SCX_GAMER:?SCX_GAMER must name the scx_gamer binary}"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -45,7 +46,6 @@ ncpu=$(awk -F, '{ n = 0; for (i = 1; i <= NF; i++) { k = split($i, r, "-"); n +=
 	/sys/devices/system/cpu/possible)
 echo "# $n_names counters ($c1 .. $c2), $ncpu possible CPUs"
 
-sg() { "$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run" --config-dir "$etc" --profile-dir "$shipped" "$@"; }
 
 profile() { printf 'schema: 1\nname: %s\nmatch:\n  - comm: %s\n' "$1" "$1"; }
 
@@ -85,25 +85,14 @@ slot_of() {
 }
 
 # Wait (5 s at most) until profile $1 is listed ($2 = yes) or not ($2 = no).
-wait_listed() {
-	i=0
-	while [ $i -lt 50 ]; do
-		if [ -n "$(slot_of "$1")" ]; then [ "$2" = yes ] && return; else [ "$2" = no ] && return; fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
+listed() { if [ -n "$(slot_of "$1")" ]; then [ "$2" = yes ]; else [ "$2" = no ]; fi; }
+wait_listed() { wait_until 50 listed "$1" "$2"; }
 
 # Until file $1 has $2 lines (30 s at most: a loaded machine, distcheck). A
 # file not there yet (its writer not started yet) has none.
 lines_of() { if [ -e "$1" ]; then wc -l <"$1"; else echo 0; fi; }
-wait_lines() {
-	i=0
-	while [ "$(lines_of "$1")" -lt "$2" ] && [ $i -lt 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
+has_lines() { [ "$(lines_of "$1")" -ge "$2" ]; }
+wait_lines() { wait_until 300 has_lines "$1" "$2"; }
 
 check "the counter table in intf.h is found" [ "$n_names" -ge 2 ]
 
@@ -115,16 +104,8 @@ check "no daemon: one line that says what to do" [ "$out" = \
 printf 'schema: 1\nlog_level: info\n' >"$etc/scx_gamer.yaml"
 profile alpha >"$etc/profiles/alpha.yaml"
 profile beta >"$shipped/beta.yaml"
-"$SCX_GAMER" --pin-dir "$pin" --run-dir "$T/run" --config-dir "$etc" --profile-dir "$shipped" \
-	--no-attach run >"$log" 2>&1 &
-pid=$!
-# The pid file is written last, after every pin (profile_info is not the
-# last one: counters could still be missing when it shows).
-i=0
-while [ ! -e "$T/run/scx_gamer.pid" ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+# The pid file is written last, after every pin (start_daemon waits for it).
+start_daemon "$log"
 check "the daemon starts and pins its maps" [ -e "$pin/counters" ]
 
 run sg stats
