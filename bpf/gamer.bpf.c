@@ -11,7 +11,8 @@
  * defaults) and may have a role (render, audio, ...). The daemon's game
  * detection writes them into task_class (per thread) and proc_class (per
  * process) and bumps class_gen; the gamer_proc_* tracepoints at the end of
- * this file tell it about execs, forks, threads, renames and exits, copy a
+ * this file tell it about execs, forks, threads, renames, exits and real uid
+ * changes without an exec (an optional hook on commit_creds), copy a
  * classified process's entry to its children at fork and delete entries when
  * tasks exit. Each task caches its class and a copy of its profile's
  * tunables in task-local storage and refreshes the copy when class_gen or its
@@ -1774,7 +1775,8 @@ struct {
 __u64 proc_events_lost; /* records that did not fit in proc_events */
 
 
-static __always_inline void proc_event(u32 type, struct task_struct *p, const char *comm)
+static __always_inline void proc_event_uid(u32 type, struct task_struct *p, const char *comm,
+					   u32 uid)
 {
 	struct gamer_proc_event *e;
 
@@ -1790,7 +1792,14 @@ static __always_inline void proc_event(u32 type, struct task_struct *p, const ch
 	e->ts_ns = bpf_ktime_get_boot_ns();
 	if (bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), comm ? comm : p->comm) < 0)
 		e->comm[0] = '\0';
+	e->uid = uid;
+	e->pad = 0;
 	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void proc_event(u32 type, struct task_struct *p, const char *comm)
+{
+	proc_event_uid(type, p, comm, 0);
 }
 
 static __always_inline bool proc_classified(u32 tgid)
@@ -1864,6 +1873,34 @@ int BPF_PROG(gamer_proc_rename, struct task_struct *p, const char *comm)
 	}
 	if (p->pid == p->tgid || proc_classified(p->tgid))
 		proc_event(GAMER_PEV_RENAME, p, comm);
+	return 0;
+}
+
+/*
+ * A process taking on another real uid without an exec (setuid(2) and its
+ * kin; glibc changes every thread, the main one among them): game_users
+ * is about the real uid, so the daemon decides it again - with the uid
+ * carried here, as commit_creds() has not installed it yet. An exec that
+ * changes it (a setuid program) is decided at its exec event. Optional:
+ * the daemon attaches it where the kernel can trace commit_creds().
+ */
+SEC("fentry/commit_creds")
+int BPF_PROG(gamer_proc_creds, struct cred *new)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	u32 uid = BPF_CORE_READ(new, uid.val);
+
+	if ((cur->flags & PF_KTHREAD) || cur->pid != cur->tgid)
+		return 0;
+	if (uid == BPF_CORE_READ(cur, real_cred, uid.val))
+		return 0;
+	if (bpf_core_field_exists(cur->in_execve)) {
+		struct task_struct *task = cur; /* the macro has its own "p" */
+
+		if (BPF_CORE_READ_BITFIELD(task, in_execve))
+			return 0;
+	}
+	proc_event_uid(GAMER_PEV_CREDS, cur, NULL, uid);
 	return 0;
 }
 

@@ -244,7 +244,8 @@ struct gamer_class {
  * Process events from the scheduler's tracepoints to the daemon's game
  * detection ("proc_events" ring buffer). Filtered in the kernel: every exec,
  * every rename of a process's main thread (Wine names its process after the
- * .exe that way), and thread creation, renames and process exits only
+ * .exe that way), every change of a process's real uid without an exec
+ * (game_users), and thread creation, renames and process exits only
  * inside processes that have a proc_class entry. A record that does not fit
  * in the ring is counted in proc_events_lost; the daemon then rescans /proc.
  */
@@ -254,6 +255,7 @@ enum gamer_proc_event_type {
 	GAMER_PEV_THREAD,     /* pid is a new thread of tgid (classified) */
 	GAMER_PEV_RENAME,     /* pid is renaming itself to comm */
 	GAMER_PEV_EXIT,       /* the last thread of tgid (classified) exited */
+	GAMER_PEV_CREDS,      /* pid, a main thread, is taking real uid uid (no exec) */
 };
 
 #define GAMER_COMM_LEN 16
@@ -265,6 +267,8 @@ struct gamer_proc_event {
 	__u32 ppid;
 	__u64 ts_ns; /* CLOCK_BOOTTIME */
 	char comm[GAMER_COMM_LEN];
+	__u32 uid; /* GAMER_PEV_CREDS: the real uid it takes (init user namespace) */
+	__u32 pad;
 };
 
 /*

@@ -24,6 +24,8 @@
 #include "scheduler.h"
 #include "gamer.skel.h"
 
+/* decide_one(): the real uid is the one /proc shows. */
+#define PROC_UID_READ UINT32_MAX
 /* Ancestors followed when a process inherits a profile (rescan). */
 #define INHERIT_MAX_DEPTH 64
 /*
@@ -252,7 +254,7 @@ static bool own_class(struct detect *d, const struct proc_info *pi, struct match
 }
 
 static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *comm, bool rename,
-		       int depth);
+		       uint32_t uid, int depth);
 
 /*
  * Children forked before their parent (open at pdfd) was classified found
@@ -291,7 +293,7 @@ static void decide_children(struct detect *d, int pdfd, int depth)
 			struct gamer_class c;
 
 			if (child && bpf_map_lookup_elem(d->proc_fd, &child, &c))
-				decide_one(d, (int)child, 0, NULL, false, depth + 1);
+				decide_one(d, (int)child, 0, NULL, false, PROC_UID_READ, depth + 1);
 		}
 		fclose(f);
 	}
@@ -306,10 +308,11 @@ static void decide_children(struct detect *d, int pdfd, int depth)
  * daemon reads /proc, and the profile is for the program - or, for a
  * rename, the name it is taking, which only ever gives a profile: a game
  * naming its main thread keeps the one it has (and the main thread gets
- * the thread rule for its new name).
+ * the thread rule for its new name). uid is the real uid it is taking (a
+ * uid change: /proc may not show it yet), or PROC_UID_READ.
  */
 static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *comm, bool rename,
-		       int depth)
+		       uint32_t uid, int depth)
 {
 	struct gamer_class want, cur, parent;
 	struct match_result r;
@@ -333,6 +336,8 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 	}
 	if (comm)
 		proc_set_comm(&pi, comm);
+	if (uid != PROC_UID_READ)
+		pi.uid = uid;
 	if (d->need_steam)
 		proc_read_steam(d->root, &pi);
 	have = bpf_map_lookup_elem(d->proc_fd, &key, &cur) == 0;
@@ -441,7 +446,7 @@ static void handle_event(struct detect *d, const struct gamer_proc_event *e)
 	case GAMER_PEV_EXEC:
 		d->st.execs++;
 		proc_steam_forget((int)e->tgid);
-		decide_one(d, (int)e->tgid, e->ts_ns, comm, false, 0);
+		decide_one(d, (int)e->tgid, e->ts_ns, comm, false, PROC_UID_READ, 0);
 		break;
 	case GAMER_PEV_FORK:
 	case GAMER_PEV_THREAD:
@@ -450,12 +455,18 @@ static void handle_event(struct detect *d, const struct gamer_proc_event *e)
 	case GAMER_PEV_RENAME:
 		/* exec renames the process before its exec event: that is exec too. */
 		if (e->pid == e->tgid)
-			decide_one(d, (int)e->pid, e->ts_ns, comm, true, 0);
+			decide_one(d, (int)e->pid, e->ts_ns, comm, true, PROC_UID_READ, 0);
 		else
 			decide_thread(d, e->pid, e->tgid, comm);
 		break;
 	case GAMER_PEV_EXIT:
 		log_debug("pid %u (%s) exited; its classes are gone", e->tgid, comm);
+		break;
+	case GAMER_PEV_CREDS:
+		/* game_users may see it differently now. */
+		log_debug("pid %u (%s) takes real uid %u", e->tgid, comm, e->uid);
+		if (d->cfg && d->cfg->daemon.has_game_users)
+			decide_one(d, (int)e->tgid, e->ts_ns, NULL, false, e->uid, 0);
 		break;
 	}
 }

@@ -286,12 +286,17 @@ static int open_object(struct sched *s, bool attachable, bool with_inh)
 	s->ecode_restart = 1ULL << 48;
 	if (vmlinux)
 		btf_enum_value(vmlinux, "scx_exit_code", "SCX_ECODE_ACT_RESTART", &s->ecode_restart);
-	/* Each block-time inheritance hook is optional: its function may not be there. */
+	/*
+	 * Each block-time inheritance hook is optional: its function may not be
+	 * there. So is the hook on uid changes (commit_creds).
+	 */
 	for (i = 0; i < SCHED_INH_LINKS; i++) {
 		if (!with_inh || !vmlinux ||
 		    btf__find_by_name_kind(vmlinux, inh_hooks[i].fn, BTF_KIND_FUNC) < 0)
 			bpf_program__set_autoload(inh_prog(s, i), false);
 	}
+	if (!with_inh || !vmlinux || btf__find_by_name_kind(vmlinux, "commit_creds", BTF_KIND_FUNC) < 0)
+		bpf_program__set_autoload(s->skel->progs.gamer_proc_creds, false);
 	btf__free(vmlinux);
 	if (err)
 		return err;
@@ -319,13 +324,14 @@ int sched_load(struct sched *s, bool attachable)
 		goto fail;
 	for (i = 0; i < SCHED_INH_LINKS; i++)
 		with_inh |= bpf_program__autoload(inh_prog(s, i));
+	with_inh |= bpf_program__autoload(s->skel->progs.gamer_proc_creds);
 	err = gamer_bpf__load(s->skel);
 	/*
 	 * A hook whose function is in the kernel's BTF may still be refused (a
 	 * function that cannot be traced): the scheduler does without them.
 	 */
 	if (err && with_inh) {
-		log_warn("failed to load the BPF scheduler with its inheritance hooks (%s); loading it without them: a boosted task blocked on a lock lends no boost",
+		log_warn("failed to load the BPF object with its optional hooks (%s); loading it without them: no inheritance at block time, no hook on uid changes",
 			 strerror(-err));
 		gamer_bpf__destroy(s->skel);
 		s->skel = NULL;
@@ -409,9 +415,9 @@ int sched_attach_detection(struct sched *s)
 		s->skel->progs.gamer_proc_rename,
 		s->skel->progs.gamer_proc_exit,
 	};
-	size_t i;
+	size_t i, n = sizeof(progs) / sizeof(progs[0]);
 
-	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+	for (i = 0; i < n; i++) {
 		s->proc_links[i] = bpf_program__attach(progs[i]);
 		if (!s->proc_links[i]) {
 			int err = -errno;
@@ -420,6 +426,15 @@ int sched_attach_detection(struct sched *s)
 				  bpf_program__name(progs[i]), strerror(-err));
 			return err;
 		}
+	}
+	/* Optional (see open_object()): without it, a scan sees the change. */
+	if (bpf_program__autoload(s->skel->progs.gamer_proc_creds)) {
+		s->proc_links[n] = bpf_program__attach(s->skel->progs.gamer_proc_creds);
+		if (!s->proc_links[n])
+			log_warn("failed to attach the hook on uid changes (commit_creds): %s; a process that changes its real uid without an exec is seen at the next scan",
+				 strerror(errno));
+	} else {
+		log_info("no hook on uid changes (commit_creds cannot be traced here): a process that changes its real uid without an exec is seen at the next scan");
 	}
 	return 0;
 }

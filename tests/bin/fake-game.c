@@ -18,7 +18,9 @@
  * --churn starts N short-lived threads one after another, each named like
  * the first THREAD, exiting at once (before "ready"). --sleepers N forks N
  * children that only sleep (and die with it), so that its children list is
- * long: "sleeper PID" is printed for the last one.
+ * long: "sleeper PID" is printed for the last one. --setuid-on-usr1 UID
+ * makes it take on UID as its real, effective and saved uid, all threads,
+ * without an exec, when SIGUSR1 comes ("uid UID" is printed then).
  *
  * Prints, flushed, one line per thread "thread NAME TID" (the final name),
  * "child PID" for a child, then "ready"; then sleeps until --seconds
@@ -131,9 +133,18 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: fake-game [--comm NAME] [--rename-after-ms MS] [--seconds S]\n"
 			"                 [--period-us P --busy-us B] [--main-rename NAME] [--churn N]\n"
-			"                 [--child [ARG...] --end] [--sleepers N] [THREAD...]\n"
+			"                 [--child [ARG...] --end] [--sleepers N] [--setuid-on-usr1 UID]\n"
+			"                 [THREAD...]\n"
 			"  THREAD: NAME or OLD>NEW (renamed after --rename-after-ms)\n");
 	return 2;
+}
+
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	got_usr1 = 1;
 }
 
 static int name_ok(const char *s)
@@ -143,7 +154,7 @@ static int name_ok(const char *s)
 
 int main(int argc, char **argv)
 {
-	long seconds = 600, churn = 0, sleepers = 0;
+	long seconds = 600, churn = 0, sleepers = 0, setuid_to = -1;
 	pid_t last_sleeper = 0;
 	const char *main_rename = NULL;
 	char **child = NULL;
@@ -169,6 +180,9 @@ int main(int argc, char **argv)
 			continue;
 		} else if (!strcmp(argv[i], "--sleepers") && i + 1 < argc) {
 			sleepers = atol(argv[++i]);
+			continue;
+		} else if (!strcmp(argv[i], "--setuid-on-usr1") && i + 1 < argc) {
+			setuid_to = atol(argv[++i]);
 			continue;
 		} else if (!strcmp(argv[i], "--churn") && i + 1 < argc) {
 			churn = atol(argv[++i]);
@@ -208,6 +222,16 @@ int main(int argc, char **argv)
 
 	if (period_us < 0 || busy_us < 0 || busy_us > period_us)
 		return usage();
+	if (setuid_to >= 0) {
+		struct sigaction sa = { .sa_handler = on_usr1 };
+		sigset_t usr1;
+
+		/* Only the main thread takes it (threads inherit this mask). */
+		sigemptyset(&usr1);
+		sigaddset(&usr1, SIGUSR1);
+		pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 	if (child) {
 		cpid = fork();
 		if (cpid < 0) {
@@ -264,6 +288,20 @@ int main(int argc, char **argv)
 		printf("sleeper %d\n", (int)last_sleeper);
 	printf("ready\n");
 	fflush(stdout);
+	if (setuid_to >= 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		while (!got_usr1)
+			sigsuspend(&none);
+		/* glibc applies it to every thread (its setxid broadcast). */
+		if (setresuid((uid_t)setuid_to, (uid_t)setuid_to, (uid_t)setuid_to)) {
+			perror("setresuid");
+			return 1;
+		}
+		printf("uid %ld\n", setuid_to);
+		fflush(stdout);
+	}
 	if (main_rename) {
 		sleep_ms(rename_ms);
 		prctl(PR_SET_NAME, main_rename);

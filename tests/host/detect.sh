@@ -370,6 +370,37 @@ start nativegame barrier2.out
 barrier2=$last
 check "(setup) root's second game decided" wait_game "$barrier2" "native comm"
 check "... the real uid counts, not the effective one (euid 0, ruid nobody: none)" is_game "$ruid" none
+# A change of real uid without an exec (setresuid in a running process)
+# is seen at once: root's game that becomes nobody's loses its profile; with
+# nobody listed instead, root's game (unlisted) that becomes nobody's gains it.
+if grep -q "no hook on uid changes" "$log"; then
+	skip "a uid change without exec" "this kernel cannot trace commit_creds (tests/vm/detect.vm does)"
+else
+	start nativegame setuid.out --setuid-on-usr1 "$nobody_uid" SetuidRender
+	suid=$last
+	check "(setup) root's game gets its profile" wait_game "$suid" "native comm"
+	kill -USR1 "$suid"
+	wait_for_file "$T/setuid.out" "uid $nobody_uid"
+	check "game_users: [root]: a game whose process takes uid nobody (no exec) loses its profile" \
+		wait_game "$suid" none
+	kill "$suid"
+	wait "$suid" 2>/dev/null
+	put_daemon "$daemon_base
+game_users: [nobody]"
+	wait_for_file "$log" "game_users: game profiles only for uid $nobody_uid"
+	start nativegame setuid2.out --setuid-on-usr1 "$nobody_uid" SetuidRender
+	suid=$last
+	start nativegame barrier3.out --setuid-on-usr1 "$nobody_uid"
+	barrier3=$last
+	kill -USR1 "$barrier3"
+	check "(setup) nobody's game decided" wait_game "$barrier3" "native comm"
+	check "(setup) root's game, unlisted, has none" is_game "$suid" none
+	kill -USR1 "$suid"
+	check "game_users: [nobody]: root's game that takes uid nobody (no exec) gains it" \
+		wait_game "$suid" "native comm"
+	kill "$suid" "$barrier3"
+	wait "$suid" "$barrier3" 2>/dev/null
+fi
 put_daemon "$daemon_base
 game_users: [no-such-user-scx]"
 check "game_users naming an unknown user is a warning" \
