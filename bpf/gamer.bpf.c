@@ -1878,29 +1878,47 @@ int BPF_PROG(gamer_proc_rename, struct task_struct *p, const char *comm)
 
 /*
  * A process taking on another real uid without an exec (setuid(2) and its
- * kin; glibc changes every thread, the main one among them): game_users
- * is about the real uid, so the daemon decides it again - with the uid
- * carried here, as commit_creds() has not installed it yet. An exec that
- * changes it (a setuid program) is decided at its exec event. Optional:
- * the daemon attaches it where the kernel can trace commit_creds().
+ * kin; glibc changes every thread, the main one among them; an exec never
+ * changes the real uid): game_users is about the real uid, so the daemon
+ * decides it again. commit_creds() cannot fail: on the way in the main
+ * thread's change is noted (creds_pending), on the way out - the new
+ * credentials installed, so /proc shows them - the event is sent, with the
+ * uid. A process whose main thread has exited sends none (its /proc status
+ * keeps the old uid too). Optional: the daemon attaches both where the
+ * kernel can trace commit_creds().
  */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, u32);   /* tid */
+	__type(value, u32); /* the real uid it is taking */
+} creds_pending SEC(".maps");
+
 SEC("fentry/commit_creds")
 int BPF_PROG(gamer_proc_creds, struct cred *new)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
-	u32 uid = BPF_CORE_READ(new, uid.val);
+	u32 uid = BPF_CORE_READ(new, uid.val), tid = cur->pid;
 
 	if ((cur->flags & PF_KTHREAD) || cur->pid != cur->tgid)
 		return 0;
 	if (uid == BPF_CORE_READ(cur, real_cred, uid.val))
 		return 0;
-	if (bpf_core_field_exists(cur->in_execve)) {
-		struct task_struct *task = cur; /* the macro has its own "p" */
+	bpf_map_update_elem(&creds_pending, &tid, &uid, BPF_ANY);
+	return 0;
+}
 
-		if (BPF_CORE_READ_BITFIELD(task, in_execve))
-			return 0;
-	}
-	proc_event_uid(GAMER_PEV_CREDS, cur, NULL, uid);
+SEC("fexit/commit_creds")
+int BPF_PROG(gamer_proc_creds_done, struct cred *new, int ret)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	u32 tid = cur->pid, *uid = bpf_map_lookup_elem(&creds_pending, &tid), v;
+
+	if (!uid)
+		return 0;
+	v = *uid;
+	bpf_map_delete_elem(&creds_pending, &tid);
+	proc_event_uid(GAMER_PEV_CREDS, cur, NULL, v);
 	return 0;
 }
 

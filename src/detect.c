@@ -466,7 +466,7 @@ static void handle_event(struct detect *d, const struct gamer_proc_event *e)
 		/* game_users may see it differently now. */
 		log_debug("pid %u (%s) takes real uid %u", e->tgid, comm, e->uid);
 		if (d->cfg && d->cfg->daemon.has_game_users)
-			decide_one(d, (int)e->tgid, e->ts_ns, NULL, false, e->uid, 0);
+			decide_one(d, (int)e->tgid, 0, NULL, false, e->uid, 0);
 		break;
 	}
 }

@@ -254,11 +254,19 @@ static struct bpf_program *inh_prog(struct sched *s, int i)
 	return progs[i];
 }
 
+/* The optional hook on uid changes (see gamer_proc_creds in bpf/gamer.bpf.c). */
+static void creds_autoload(struct sched *s, bool on)
+{
+	bpf_program__set_autoload(s->skel->progs.gamer_proc_creds, on);
+	bpf_program__set_autoload(s->skel->progs.gamer_proc_creds_done, on);
+}
+
 /*
  * Open the object and set it up for this kernel; with_inh false leaves the
- * inheritance hooks out (a retry after they failed to load).
+ * inheritance hooks out, with_creds false the hook on uid changes (retries
+ * after they failed to load).
  */
-static int open_object(struct sched *s, bool attachable, bool with_inh)
+static int open_object(struct sched *s, bool attachable, bool with_inh, bool with_creds)
 {
 	struct bpf_program *prog;
 	struct btf *vmlinux;
@@ -295,8 +303,9 @@ static int open_object(struct sched *s, bool attachable, bool with_inh)
 		    btf__find_by_name_kind(vmlinux, inh_hooks[i].fn, BTF_KIND_FUNC) < 0)
 			bpf_program__set_autoload(inh_prog(s, i), false);
 	}
-	if (!with_inh || !vmlinux || btf__find_by_name_kind(vmlinux, "commit_creds", BTF_KIND_FUNC) < 0)
-		bpf_program__set_autoload(s->skel->progs.gamer_proc_creds, false);
+	if (!with_creds || !vmlinux ||
+	    btf__find_by_name_kind(vmlinux, "commit_creds", BTF_KIND_FUNC) < 0)
+		creds_autoload(s, false);
 	btf__free(vmlinux);
 	if (err)
 		return err;
@@ -313,32 +322,45 @@ static int open_object(struct sched *s, bool attachable, bool with_inh)
 	return 0;
 }
 
+/* Load the object again, with these optional hooks only; the load's result. */
+static int load_again(struct sched *s, bool attachable, bool with_inh, bool with_creds, int err)
+{
+	log_debug("failed to load the BPF object (%s); again%s%s", strerror(-err),
+		  with_inh ? "" : " without the inheritance hooks",
+		  with_creds ? "" : " without the hook on uid changes");
+	gamer_bpf__destroy(s->skel);
+	s->skel = NULL;
+	err = open_object(s, attachable, with_inh, with_creds);
+	return err ? err : gamer_bpf__load(s->skel);
+}
+
 int sched_load(struct sched *s, bool attachable)
 {
 	int err, i;
-	bool with_inh = false;
+	bool with_inh = false, with_creds;
 
 	memset(s, 0, sizeof(*s));
-	err = open_object(s, attachable, true);
+	err = open_object(s, attachable, true, true);
 	if (err)
 		goto fail;
 	for (i = 0; i < SCHED_INH_LINKS; i++)
 		with_inh |= bpf_program__autoload(inh_prog(s, i));
-	with_inh |= bpf_program__autoload(s->skel->progs.gamer_proc_creds);
+	with_creds = bpf_program__autoload(s->skel->progs.gamer_proc_creds);
 	err = gamer_bpf__load(s->skel);
 	/*
 	 * A hook whose function is in the kernel's BTF may still be refused (a
-	 * function that cannot be traced): the scheduler does without them.
+	 * function that cannot be traced): do without the uid hook (game
+	 * detection's), then without the inheritance hooks, then both.
 	 */
+	if (err && with_creds)
+		err = load_again(s, attachable, with_inh, false, err);
 	if (err && with_inh) {
-		log_warn("failed to load the BPF object with its optional hooks (%s); loading it without them: no inheritance at block time, no hook on uid changes",
-			 strerror(-err));
-		gamer_bpf__destroy(s->skel);
-		s->skel = NULL;
-		err = open_object(s, attachable, false);
+		if (with_creds)
+			err = load_again(s, attachable, false, true, err);
 		if (err)
-			goto fail;
-		err = gamer_bpf__load(s->skel);
+			err = load_again(s, attachable, false, false, err);
+		if (!err)
+			log_warn("the kernel refused the inheritance hooks: a boosted task blocked on a lock lends no boost");
 	}
 	if (err) {
 		log_error("failed to load the BPF scheduler: %s (run with -v for the verifier log)",
@@ -430,12 +452,17 @@ int sched_attach_detection(struct sched *s)
 	/* Optional (see open_object()): without it, a scan sees the change. */
 	if (bpf_program__autoload(s->skel->progs.gamer_proc_creds)) {
 		s->proc_links[n] = bpf_program__attach(s->skel->progs.gamer_proc_creds);
-		if (!s->proc_links[n])
-			log_warn("failed to attach the hook on uid changes (commit_creds): %s; a process that changes its real uid without an exec is seen at the next scan",
-				 strerror(errno));
-	} else {
-		log_info("no hook on uid changes (commit_creds cannot be traced here): a process that changes its real uid without an exec is seen at the next scan");
+		s->proc_links[n + 1] = s->proc_links[n] ?
+			bpf_program__attach(s->skel->progs.gamer_proc_creds_done) : NULL;
+		if (s->proc_links[n + 1])
+			return 0;
+		log_warn("no hook on uid changes: attaching it to commit_creds failed: %s; a process that changes its real uid without an exec is seen at the next scan (start-up, a configuration change, lost events)",
+			 strerror(errno));
+		bpf_link__destroy(s->proc_links[n]);
+		s->proc_links[n] = NULL;
+		return 0;
 	}
+	log_info("no hook on uid changes (this kernel cannot trace commit_creds): a process that changes its real uid without an exec is seen at the next scan (start-up, a configuration change, lost events)");
 	return 0;
 }
 

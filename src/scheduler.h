@@ -21,7 +21,7 @@ struct sched {
 	struct bpf_link *link;
 #define SCHED_INH_LINKS 3
 	struct bpf_link *inh_links[SCHED_INH_LINKS]; /* inheritance at block time */
-#define SCHED_PROC_LINKS 5
+#define SCHED_PROC_LINKS 6
 	struct bpf_link *proc_links[SCHED_PROC_LINKS]; /* game detection's tracepoints */
 	struct ring_buffer *events;
 	bool exited; /* ops.exit has run: exit_info is complete */

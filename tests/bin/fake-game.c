@@ -222,16 +222,7 @@ int main(int argc, char **argv)
 
 	if (period_us < 0 || busy_us < 0 || busy_us > period_us)
 		return usage();
-	if (setuid_to >= 0) {
-		struct sigaction sa = { .sa_handler = on_usr1 };
-		sigset_t usr1;
 
-		/* Only the main thread takes it (threads inherit this mask). */
-		sigemptyset(&usr1);
-		sigaddset(&usr1, SIGUSR1);
-		pthread_sigmask(SIG_BLOCK, &usr1, NULL);
-		sigaction(SIGUSR1, &sa, NULL);
-	}
 	if (child) {
 		cpid = fork();
 		if (cpid < 0) {
@@ -261,6 +252,16 @@ int main(int argc, char **argv)
 				pause();
 		}
 	}
+	if (setuid_to >= 0) {
+		struct sigaction sa = { .sa_handler = on_usr1 };
+		sigset_t usr1;
+
+		/* Only the main thread takes it (the threads started below inherit this mask; the children forked above do not have it). */
+		sigemptyset(&usr1);
+		sigaddset(&usr1, SIGUSR1);
+		pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 	for (long k = 0; k < churn && n_threads; k++) {
 		pthread_t ct;
 
@@ -288,6 +289,12 @@ int main(int argc, char **argv)
 		printf("sleeper %d\n", (int)last_sleeper);
 	printf("ready\n");
 	fflush(stdout);
+	if (main_rename) {
+		sleep_ms(rename_ms);
+		prctl(PR_SET_NAME, main_rename);
+		printf("renamed\n");
+		fflush(stdout);
+	}
 	if (setuid_to >= 0) {
 		sigset_t none;
 
@@ -300,12 +307,6 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("uid %ld\n", setuid_to);
-		fflush(stdout);
-	}
-	if (main_rename) {
-		sleep_ms(rename_ms);
-		prctl(PR_SET_NAME, main_rename);
-		printf("renamed\n");
 		fflush(stdout);
 	}
 	sleep_ms(seconds * 1000);
