@@ -1888,7 +1888,7 @@ int BPF_PROG(gamer_proc_rename, struct task_struct *p, const char *comm)
  * kernel can trace commit_creds().
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* an entry left behind ages out */
 	__uint(max_entries, 1024);
 	__type(key, u32);   /* tid */
 	__type(value, u32); /* the real uid it is taking */
