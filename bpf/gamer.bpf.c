@@ -604,7 +604,10 @@ static __always_inline u64 group_vtime(const struct cpu_run *cr, u64 grp)
  * of its own first catches up with the shared queue's tasks there, so a
  * newcomer is placed against what that CPU runs now. All writers of a CPU's
  * entry hold that CPU's run-queue lock (ops.runnable and ops.enqueue of a
- * task pinned there; ops.running, ops.stopping, ops.dispatch on it).
+ * task pinned there; ops.running, ops.stopping, ops.dispatch on it) - but
+ * for a task whose affinity was just narrowed to another CPU, placed once
+ * from its old one: a racy update of a position that only moves forward,
+ * which at worst is lost.
  */
 static __always_inline void place(struct task_struct *p, struct task_ctx *tc, u32 q, bool wakeup)
 {
