@@ -9,12 +9,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 skip=0
+# Skipped cases are said on the line before: the last one is exactly
+# "N passed, N failed".
 summary() {
 	if [ "$skip" -gt 0 ]; then
-		echo "$1 passed, $2 failed, $skip skipped"
-	else
-		echo "$1 passed, $2 failed"
+		echo "($skip skipped)"
 	fi
+	echo "$1 passed, $2 failed"
 	[ "$2" -eq 0 ]
 	exit $?
 }
