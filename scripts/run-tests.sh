@@ -48,6 +48,13 @@ if [ -f test-suite.log ]; then
 	fail=$(($(get FAIL) + $(get XPASS) + $(get ERROR)))
 	total=$(get TOTAL)
 fi
+# Say why each failed test failed: CI keeps only this output, not the logs.
+for trs in $(find . -name '*.trs' 2>/dev/null | sort); do
+	grep -Eq '^:test-result: (FAIL|ERROR|XPASS)' "$trs" || continue
+	log=${trs%.trs}.log
+	echo "---- why $log failed (the lines from its first failure on, 80 at most):"
+	awk '/^(# )?(FAIL|not ok|Bail out)/ { on = 1 } on && n < 80 { print; n++ }' "$log"
+done
 if [ "$check_rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
 	fail=1 # make check failed before or outside the tests
 fi

@@ -66,6 +66,22 @@ wait_for() {
 	fail "$1 is '$_v', expected '$2' within $(($3 / 10)).$(($3 % 10)) s"
 }
 
+# wait_eq TIMEOUT_DS EXPECTED WHAT CMD...: runs CMD every 0.1 s until it prints
+# EXPECTED; fails after TIMEOUT_DS tenths of a second with what it printed last.
+wait_eq() {
+	_t=$1 _want=$2 _what=$3
+	shift 3
+	_n=0
+	while :; do
+		_v=$("$@" 2>/dev/null)
+		[ "$_v" = "$_want" ] && return 0
+		[ "$_n" -ge "$_t" ] && break
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+	fail "$_what: got '$_v', expected '$_want' within $((_t / 10)).$((_t % 10)) s"
+}
+
 # try_wait_for FILE VALUE TIMEOUT_DS: like wait_for, but returns 1 instead of failing.
 try_wait_for() {
 	(wait_for "$@") >/dev/null
