@@ -12,7 +12,8 @@
  * detection writes them into task_class (per thread) and proc_class (per
  * process) and bumps class_gen; the gamer_proc_* tracepoints at the end of
  * this file tell it about execs, forks, threads, renames, exits and real uid
- * changes without an exec (an optional hook on commit_creds), copy a
+ * changes without an exec (an optional hook on commit_creds, sent only
+ * while the daemon's game_users asks for them: want_creds), copy a
  * classified process's entry to its children at fork and delete entries when
  * tasks exit. Each task caches its class and a copy of its profile's
  * tunables in task-local storage and refreshes the copy when class_gen or its
@@ -1897,12 +1898,17 @@ struct {
 	__type(value, u32); /* the real uid it is taking */
 } creds_pending SEC(".maps");
 
+/* Set by the daemon while game_users is: nothing else needs uid changes. */
+__u32 want_creds;
+
 SEC("fentry/commit_creds")
 int BPF_PROG(gamer_proc_creds, struct cred *new)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	u32 uid = BPF_CORE_READ(new, uid.val), tid = cur->pid;
 
+	if (!want_creds)
+		return 0;
 	if ((cur->flags & PF_KTHREAD) || cur->pid != cur->tgid)
 		return 0;
 	if (uid == BPF_CORE_READ(cur, real_cred, uid.val))

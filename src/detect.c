@@ -570,6 +570,9 @@ void detect_set_config(struct detect *d, const struct config_set *c, const struc
 {
 	d->cfg = c;
 	d->a = a;
+	/* The commit_creds hook sends uid changes only while someone reads them. */
+	__atomic_store_n(&d->s->skel->bss->want_creds, c->daemon.has_game_users ? 1u : 0u,
+			 __ATOMIC_RELAXED);
 	/* The Steam id walks up the process tree: skip it when nothing asks. */
 	d->need_steam = uses_steam(c->daemon.exclude, c->daemon.n_exclude);
 	for (size_t i = 0; i < c->n_profiles && !d->need_steam; i++)
