@@ -46,30 +46,35 @@
  * b ms of the task's own CPU time ahead - the same lead in every profile. The
  * offsets are bounded, so they move latency, never the long-run share.
  *
- * Queues. Each CPU has one queue, ordered by vdl: a task waits in the queue
- * of the CPU it woke on (the one select_cpu chose), was put back on (a
- * slice used up, a preemption) or is pinned to. A CPU takes the head of its
- * queue, so a wake-up runs where it woke - a warm cache, no other CPU's
- * run-queue lock taken - unless another CPU takes it: a CPU with nothing to
- * run (or whose task just yielded) takes the first task another CPU's queue
- * holds that may run there (starting at a random CPU), and at each dispatch
- * a CPU looks at the head of one other CPU's queue, at random, and takes it
- * if that head may run there, has waited over 2 ms, has the earlier
- * deadline of the two heads and that queue holds more tasks than its own:
- * busy CPUs even out (three busy tasks on two CPUs get two thirds of a CPU
- * each, tests/vm/fair.vm) without moving a wake-up its own CPU will soon
- * run. Counted as steals. A per-CPU kthread goes straight to its CPU's
- * local queue, ahead of the queue: kernel work is short, others wait on it,
- * and starving it can hang the machine. Each queue has a position of its
- * own, for placing vtimes: the largest vtime of a task that ran from it
- * (or was kept running over what it holds; see Slices), moved on only by
- * its CPU. Vtimes of different queues are never compared as they are: a
- * task that moves to another CPU's queue - or runs on another CPU, taken
- * from a queue, sent to an idle CPU or preempting one - keeps its lag or
- * lead, rebased onto that queue's position, and two queues' heads (or a
- * wakee and another CPU's running task) are compared rebased. So the tasks
- * of a CPU share it by weight whatever other CPUs run (tests/vm/fair.vm:
- * a nice -5 and a nice 0 task pinned beside nice 19 hogs on other CPUs).
+ * Queues. A task that can run on one CPU only (pinned) waits in that CPU's
+ * own queue, every other task in the shared queue, both ordered by vdl. A
+ * per-CPU kthread goes straight to its CPU's local queue, ahead of both:
+ * kernel work is short, others wait on it, and starving it can hang the
+ * machine. Each queue has a position of its own, for placing vtimes: the
+ * largest vtime of a task taken from it (or kept running over what it
+ * holds; see Slices). Vtimes of different queues are never compared as
+ * they are: a task that moves to another queue (its affinity changed) keeps
+ * its lag or lead, rebased onto the new queue's position. On each CPU the
+ * shared queue competes with the CPU's pinned tasks as one task: it has a
+ * vtime there, in the own queue's terms, that grows by the CPU time that CPU
+ * gives shared-queue tasks, each charged by its own weight and boost; its
+ * head's deadline there is that vtime plus the head's deadline offset
+ * (burst, at most 10 ms, less boost lead) counted as a nice-0 task's. The
+ * CPU takes whichever of the two heads is earlier in those terms; a shared
+ * head that may not run there does not count (the kernel's move takes the
+ * first that may). So pinned tasks share their CPU by weight whatever other
+ * CPUs run, and with a shared-queue task there by weight too
+ * (tests/vm/fair.vm) - but the shared queue is one task on each CPU, so
+ * shared tasks confined to a CPU split that one task's share (two nice 0
+ * ones beside a pinned nice 0 one get a quarter each, the pinned one half,
+ * in the host model). That vtime is kept within the lag cap (100 ms, in
+ * nice-0 time) of the own queue's position either way - 20 ms behind when
+ * the shared queue comes back after having had nothing for that CPU (empty,
+ * or only tasks that may not run there) - so a light task's run (5 ms of a
+ * nice 19 task is 500 ms of vtime) keeps the shared queue's other tasks off
+ * a CPU for no more than 100 ms. A CPU's own queue that holds and runs
+ * nothing takes that vtime as its position when a task wakes into it or
+ * moves to it, so a newcomer is placed against what the CPU runs now.
  *
  * Placement of vtime. At a wake-up, and when a task moves to another queue,
  * its vtime is raised to at least position - 20 ms x 100 / weight: sleeping
@@ -82,8 +87,8 @@
  * as running its slice takes a task sharing the queue, so time run alone on
  * an idle CPU is not held against it.
  *
- * Slices are the profile's slice, or slice / queued tasks when more than one
- * task waits in the queue of the CPU it runs on (at least 0.5 ms, or the
+ * Slices are the profile's slice, or slice x CPUs / queued tasks when more
+ * tasks wait in the shared queue than there are CPUs (at least 0.5 ms, or the
  * profile's slice if shorter; the kernel ends slices at ticks). When a task's
  * slice ends, ops.dispatch runs before the task is queued again (when its
  * CPU's local queue is empty): the task goes on, with a new slice, if the
@@ -103,8 +108,8 @@
  * waker's (first for a synchronous wake-up, whose waker is about to sleep)
  * and one at random, and takes the first whose running task has a later
  * deadline than its own - that task's as it started, moved on by the CPU
- * time it has used since, in that CPU's queue's terms (see Queues) - and
- * has run at least
+ * time it has used since; in that CPU's own queue's terms (see Queues) when
+ * one of them is pinned there and the other is not - and has run at least
  * 50 us (a per-CPU kthread, kernel work that runs ahead of the queues, is
  * never one): it is inserted at the
  * head of that CPU's local queue with SCX_ENQ_PREEMPT, which ends the
@@ -125,9 +130,7 @@
  * position, at most a slice, a tick's overrun and 10 ms of burst in T's
  * vtime, which U needs w_U (7 + b_U) / (7 w_T) times as much CPU time to
  * cover: the fair share itself, as long as under any weighted fair
- * scheduler. With N CPUs sharing the load evenly (what the stealing in
- * Queues keeps up; T's own CPU alone, without it, would need N times as
- * long), and the 2 ms a task may wait before another CPU takes it:
+ * scheduler. With N CPUs, for competitors in T's queue:
  *     wait <= sum over runnable U of [(107 ms + slice_U) (7 + b_U) / 7
  *                 + (slice_T + 20 ms) x w_U (7 + b_U) / (7 w_T)] / N
  * For 8 nice-0 boost-7 hogs against a nice-0 boost-0 task on 4 CPUs with 5 ms
@@ -136,12 +139,16 @@
  * 21.5 x 173) / 4 ms ~ 15.8 s, and ~ 29 s for 32 of them, at the kernel
  * watchdog's 30 s: the slices' floor (0.5 ms) and the tick then dominate.
  * So a valve holds the wait for any weights: every 100 ms at most, a CPU
- * looks at the 8 latest deadlines of its queue and of one other CPU's (at
- * random) and runs at once one that has waited over 2 s (counted as
- * valve_runs). The
+ * looks at the 8 latest deadlines of the shared queue and of its own and
+ * runs at once one that has waited over 2 s (counted as valve_runs). The
  * first load never needs it; the other two wait about 2.1 s a turn with it
  * (tests/vm/starve.vm runs the first, and one nice -20 hog per CPU - 4.6 s
- * without the valve - and counts the valve's runs).
+ * without the valve - and counts the valve's runs). Across a CPU's two
+ * queues the shared one is one competitor there, its vtime at most the lag
+ * cap (100 ms of nice-0 time) from the own queue's position either way: a
+ * pinned U costs a shared-queue T that cap once more (w_U / 100 times as
+ * much of U's CPU time) besides its fair-share term, and the valve bounds
+ * the rest.
  * Without the own-CPU-time scaling the boost lead alone would have cost
  * 7 ms x 87 per nice -20 hog.
  *
@@ -186,14 +193,11 @@
  * Placement on CPUs. With numa: true, frame-pipeline roles (render, gpu,
  * compositor, game) go to an idle CPU of the node they last ran on (prev CPU
  * first), then to any idle CPU by the kernel's default search; counted as
- * local or remote - and a put-back one looks on its node first too. Other
- * tasks use the default search.
+ * local or remote. Other tasks use the default search.
  *
  * RT and deadline tasks run above sched_ext. When one takes a CPU, the tasks
  * already in that CPU's local queue are handed back (ops.cpu_release) and
- * queued again - on an idle CPU, else in another CPU's queue, at random,
- * where they may run - so they do not wait behind it (counted as
- * reenqueued).
+ * queued again, so they do not wait behind it (counted as reenqueued).
  *
  * Counters and wait times. counters[profile] (per-CPU) for every event above;
  * the table is GAMER_COUNTERS in intf.h, printed by `scx_gamer stats`, with
@@ -219,13 +223,16 @@
  * local queues), the other mechanisms still run and count, and the daemon
  * warns.
  *
- * Limits. Queues are per CPU, not per cache: a task another CPU takes may
- * leave its cache for a CPU that shares none with it, and the sampling
- * looks at one other CPU at a time (a large machine evens out slower). A
- * CPU that looked at every queue, found nothing and is going idle does not
- * see a task queued elsewhere a moment later (the enqueue's search found no
- * idle CPU yet): that task waits until its own CPU dispatches - at the end
- * of the running task's slice at the latest - or another CPU steals it.
+ * Limits. One shared queue: fine for desktop-sized machines, a contention
+ * point on very large ones. The shared queue counts as one task on each CPU
+ * against the pinned ones (above). A shared head that may not run on a CPU
+ * hides the tasks behind it from that CPU's comparison (they are taken only
+ * when nothing pinned waits). The cap ahead gives a light shared-queue task more than its
+ * weight against pinned ones (a nice 19 task beside a pinned nice 0 one:
+ * 5 ms in 105 with 5 ms slices, not 1 in 100), and such a task at the
+ * shared queue's head holds its queue's other tasks back on a CPU full of
+ * pinned ones for up to 100 ms a turn (a nice 0 one then gets 0.83 of a
+ * pinned nice 0 one's CPU, in the host model, tests/host/policy_test.c).
  * A per-CPU kthread that never stops running
  * would keep its CPU from the queues (the kernel does not call ops.dispatch
  * while a CPU's local queue holds tasks). The worst-case wait grows with the weight
@@ -244,7 +251,8 @@
 
 char _license[] SEC("license") = "GPL";
 
-/* CPU n's queue: the tasks that woke, ran or are pinned there (see "Queues"). */
+#define SHARED_DSQ 0
+/* CPU n's own queue: tasks that can run only there. */
 #define CPU_DSQ(cpu) (0x100ULL + (u64)(cpu))
 
 /*
@@ -362,7 +370,6 @@ struct {
  */
 struct gamer_handoff {
 	u32 lender, owner; /* tids (the kernel's, not a namespace's); 0: none */
-	s32 owner_cpu;     /* the owner's CPU then: the queue it may wait in */
 };
 
 struct {
@@ -375,22 +382,23 @@ struct {
 /* struct task_ctx, what the scheduler keeps per task, is in policy.h. */
 
 /*
- * Per CPU: what it runs, for wake-up preemption, and its queue's position.
+ * Per CPU: what it runs, for wake-up preemption, and its queues' positions.
  * Written under that CPU's run-queue lock (see place()), read by others
  * (bpf_map_lookup_percpu_elem) without locks: a stale value costs one missed
  * or needless preemption, or one choice made on a slightly old position.
- * One cache line each.
  */
 struct cpu_run {
 	u64 vdl;      /* the running task's virtual deadline as it started */
+	u64 cvdl;     /* the same in this CPU's own queue's terms (see "Queues") */
 	u64 since;    /* when it started */
-	u64 own_now;  /* the position of this CPU's queue */
+	u64 own_now;  /* the position of this CPU's own queue */
+	u64 grp;      /* the shared queue's vtime on this CPU, in the same terms */
 	u64 valve_at; /* when this CPU last looked for a starved task */
 	u32 running;  /* one of our tasks runs here */
 	u32 weight;   /* its weight (its deadline moves on as it runs) */
 	u32 queue;    /* the queue its vtime is placed against (task_ctx.queue) */
-	u32 pad;
-} __attribute__((aligned(64)));
+	u32 grp_back; /* the shared queue had nothing for this CPU when last seen */
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -409,10 +417,7 @@ struct {
 /* Test hook (see intf.h): non-zero makes the next dispatch report an error. */
 __u32 test_error_code;
 
-/*
- * The position of queue 0: the kernel's global queue, where tasks wait on a
- * kernel without callable scx_bpf_create_dsq (each CPU's is in cpu_runs).
- */
+/* The shared queue's position (each CPU's own is in cpu_runs); written often. */
 __u64 vtime_now __attribute__((aligned(64)));
 struct gamer_exit_info exit_info;
 __u32 compat_missing; /* enum gamer_compat bits, set by ops.init */
@@ -497,19 +502,10 @@ static __always_inline bool per_cpu_kthread(const struct task_struct *p)
 	return (p->flags & PF_KTHREAD) && p->nr_cpus_allowed == 1;
 }
 
-/* A valid CPU number or -1. */
-static __always_inline s32 cpu_or_none(s32 cpu)
+/* The slice for tc now: shorter when the shared queue is deep. */
+static __always_inline u64 slice_now(const struct task_ctx *tc)
 {
-	return cpu >= 0 && (u32)cpu < nr_cpus && cpu < GAMER_MAX_CPUS ? cpu : -1;
-}
-
-/* The slice for tc on cpu now: shorter when cpu's queue is deep. */
-static __always_inline u64 slice_now(const struct task_ctx *tc, s32 cpu)
-{
-	u64 queued = cpu_or_none(cpu) >= 0 && gamer_have_user_dsq() ?
-			     gamer_dsq_nr_queued(CPU_DSQ(cpu)) : 0;
-
-	return gp_slice(slice_of(tc), queued, 1);
+	return gp_slice(slice_of(tc), gamer_dsq_nr_queued(SHARED_DSQ), nr_cpus);
 }
 
 /*
@@ -540,29 +536,22 @@ static __always_inline struct cpu_run *cpu_run_of(const struct task_struct *p)
 	return bpf_map_lookup_percpu_elem(&cpu_runs, &zero, cpu);
 }
 
-/* The queue of cpu: CPU + 1; 0, the global one, without user queues. */
-static __always_inline u32 cpu_queue(s32 cpu)
-{
-	if (!gamer_have_user_dsq() || cpu_or_none(cpu) < 0)
-		return 0;
-	return (u32)cpu + 1;
-}
-
-/*
- * The queue p waits in: its CPU's - where select_cpu put it, where it ran.
- * An affinity changed to leave that CPU out is put in place by a re-enqueue
- * on the old one: the queue is then the first allowed CPU's.
- */
+/* The queue p waits in when it must: 0 shared, CPU + 1 for a CPU's own. */
 static __always_inline u32 queue_of(struct task_struct *p)
 {
-	s32 cpu = gamer_task_cpu(p);
+	s32 cpu;
 
-	if (!gamer_have_user_dsq())
+	if (p->nr_cpus_allowed != 1 || !gamer_have_user_dsq())
 		return 0;
+	cpu = gamer_task_cpu(p);
+	/*
+	 * An affinity narrowed to another CPU is put in place by a re-enqueue
+	 * on the old one: the queue is the allowed CPU's.
+	 */
 	if (bpf_ksym_exists(bpf_cpumask_test_cpu) && bpf_ksym_exists(bpf_cpumask_first) &&
 	    (cpu < 0 || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr)))
 		cpu = bpf_cpumask_first(p->cpus_ptr);
-	return cpu_queue(cpu);
+	return cpu >= 0 && (u32)cpu < nr_cpus ? (u32)cpu + 1 : 0;
 }
 
 /*
@@ -591,7 +580,7 @@ static __always_inline struct cpu_run *own_run(u32 q)
 
 /*
  * The position (vtime) of queue q. Each queue has its own (see "Queues"):
- * vtimes of two queues are compared only rebased (gp_rebase).
+ * the shared one's and a CPU's own one's are never compared.
  */
 static __always_inline u64 queue_now(u32 q)
 {
@@ -603,22 +592,33 @@ static __always_inline u64 queue_now(u32 q)
 	return cr ? cr->own_now : 0;
 }
 
-/* vdl, a deadline in queue from's terms, in queue to's. */
-static __always_inline u64 in_terms_of(u64 vdl, u32 from, u32 to)
+/* The shared queue's vtime on the CPU of cr, from grp (cr->grp or more). */
+static __always_inline u64 group_vtime(const struct cpu_run *cr, u64 grp)
 {
-	return from == to ? vdl : gp_rebase(vdl, queue_now(from), queue_now(to));
+	return gp_group_vtime(grp, cr->own_now, cr->grp_back);
 }
 
 /*
  * Place tc's vtime against queue q's position (see "Placement of vtime"):
  * at a wake-up, or when it moves to another queue (its lag or lead carried
- * over), with the lag floor. Only reads positions: each CPU's is written by
- * that CPU alone, under its run-queue lock (ops.running, ops.dispatch).
+ * over), with the lag floor. A CPU's own queue that holds and runs nothing
+ * of its own first catches up with the shared queue's tasks there, so a
+ * newcomer is placed against what that CPU runs now. All writers of a CPU's
+ * entry hold that CPU's run-queue lock (ops.runnable and ops.enqueue of a
+ * task pinned there; ops.running, ops.stopping, ops.dispatch on it) - but
+ * for a task whose affinity was just narrowed to another CPU, placed once
+ * from its old one: a racy update of a position that only moves forward,
+ * which at worst is lost.
  */
 static __always_inline void place(struct task_struct *p, struct task_ctx *tc, u32 q, bool wakeup)
 {
-	u64 pos = queue_now(q);
+	struct cpu_run *cr = own_run(q);
+	u64 pos;
 
+	if (cr && (wakeup || tc->queue != q) && !(cr->running && cr->queue == q) &&
+	    !gamer_dsq_nr_queued(CPU_DSQ(q - 1)) && gp_before(cr->own_now, cr->grp))
+		cr->own_now = cr->grp;
+	pos = queue_now(q);
 	if (tc->queue != q) {
 		tc->vtime = gp_rebase(tc->vtime, queue_now(tc->queue), pos);
 		wakeup = true;
@@ -835,7 +835,7 @@ static __always_inline s32 pick_idle_on_node(struct task_struct *p, s32 prev, u3
 static __always_inline void direct_dispatch(struct task_struct *p, struct task_ctx *tc)
 {
 	tc->queued = 0;
-	gamer_dsq_insert(p, DSQ_LOCAL, slice_of(tc), 0);
+	gamer_dsq_insert(p, DSQ_LOCAL, slice_now(tc), 0);
 	count(tc->slot, GAMER_CNT_DISPATCHES);
 	count(tc->slot, GAMER_CNT_DIRECT);
 }
@@ -956,15 +956,16 @@ void BPF_STRUCT_OPS(gamer_runnable, struct task_struct *p, u64 enq_flags)
  * -1: the first that gp_preempts() allows of p's previous CPU (its cache,
  * and often the CPU the wake-up's timer interrupt is on: no inter-processor
  * interrupt needed), this CPU - the waker's, first for a synchronous
- * wake-up, whose waker is about to sleep - and one at random. Deadlines are
- * compared in the candidate CPU's queue's terms (see "Queues").
+ * wake-up, whose waker is about to sleep - and one at random. Deadlines of
+ * one queue are compared as they are, a shared-queue task's with a pinned
+ * one's in the CPU's own queue's terms (see "Queues").
  */
 static __always_inline s32 pick_victim(struct task_struct *p, const struct task_ctx *tc, u64 vdl,
 				       u64 now, bool sync)
 {
 	u32 zero = 0, n = nr_cpus, i;
 	s32 cand[3], prev = gamer_task_cpu(p), here = bpf_get_smp_processor_id();
-	u64 ran;
+	u64 ran, mine;
 
 	if (!n || n > GAMER_MAX_CPUS)
 		return -1;
@@ -983,7 +984,13 @@ static __always_inline s32 pick_victim(struct task_struct *p, const struct task_
 		if (!cr || !cr->running)
 			continue;
 		ran = gp_before(cr->since, now) ? now - cr->since : 0;
-		if (gp_preempts(in_terms_of(vdl, tc->queue, cr->queue), cr->vdl, ran, cr->weight))
+		if (cr->queue == tc->queue) {
+			if (gp_preempts(vdl, cr->vdl, ran, cr->weight))
+				return cpu;
+			continue;
+		}
+		mine = tc->queue ? vdl : gp_group_vdl(group_vtime(cr, cr->grp), tc->off0);
+		if (gp_preempts(mine, cr->cvdl, ran, cr->weight))
 			return cpu;
 	}
 	return -1;
@@ -997,80 +1004,14 @@ static __always_inline bool gamer_can_kick_behind(void)
 	return bpf_ksym_exists(scx_bpf_kick_cpu);
 }
 
-/*
- * An idle CPU for p, claimed, or -1. Frame-pipeline roles with numa: true
- * look on the node of their CPU first (see "Placement on CPUs").
- */
-static __always_inline s32 pick_idle(struct task_struct *p, const struct task_ctx *tc)
+/* An idle CPU for p, claimed, or -1. */
+static __always_inline s32 pick_idle(struct task_struct *p)
 {
-	s32 cpu;
-
 	if (!bpf_ksym_exists(scx_bpf_pick_idle_cpu))
 		return -1;
 	if (p->migration_disabled)
 		return -1;
-	if (tc->t.numa && nr_nodes > 1 && gp_is_frame_role(tc->role)) {
-		s32 prev = gamer_task_cpu(p);
-
-		cpu = pick_idle_on_node(p, prev, node_of(prev));
-		if (cpu >= 0)
-			return cpu;
-	}
 	return scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
-}
-
-/* Another CPU than cpu, at random; -1 on a one-CPU machine. */
-static __always_inline s32 other_cpu(s32 cpu)
-{
-	u32 n = nr_cpus;
-
-	if (n < 2 || n > GAMER_MAX_CPUS || cpu < 0)
-		return -1;
-	return (s32)(((u32)cpu + 1 + bpf_get_prandom_u32() % (n - 1)) % n);
-}
-
-/*
- * Is an RT or deadline task running on cpu (see "RT and deadline tasks")?
- * Its current task, read under RCU: a priority below 100 is RT's or
- * deadline's. (ops.cpu_release does not tell: it comes only when such a
- * task takes the CPU from one of ours, not from the idle task.)
- */
-static __always_inline bool cpu_released(s32 cpu)
-{
-	struct task_struct *curr;
-
-	if (!bpf_ksym_exists(scx_bpf_cpu_curr) || cpu_or_none(cpu) < 0)
-		return false;
-	curr = scx_bpf_cpu_curr(cpu);
-	return curr && curr->prio < 100;
-}
-
-/*
- * A CPU for p's queue instead of one an RT or deadline task holds: the first
- * online one, from a random start, that p may run on and that is not held.
- * -1 if none.
- */
-static __always_inline s32 queue_cpu_away(struct task_struct *p, s32 from)
-{
-	const struct cpumask *online;
-	u32 n = nr_cpus, i;
-	s32 start = other_cpu(from), found = -1;
-
-	if (start < 0 || !bpf_ksym_exists(scx_bpf_get_online_cpumask) ||
-	    !bpf_ksym_exists(scx_bpf_put_cpumask) || !bpf_ksym_exists(bpf_cpumask_test_cpu))
-		return -1;
-	online = scx_bpf_get_online_cpumask();
-	bpf_for(i, 0, n) {
-		s32 c = (s32)(((u32)start + i) % n);
-
-		if (c == from || !bpf_cpumask_test_cpu(c, online) || !may_run_on(p, c) ||
-		    cpu_released(c))
-			continue;
-		found = c;
-		break;
-	}
-	scx_bpf_put_cpumask(online);
-	return found;
 }
 
 void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
@@ -1087,15 +1028,13 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 	task_refresh(p, tc);
 	now = gamer_now();
-	/* A new task's first queueing is not a wake-up (ops.runnable skips it). */
-	if (!tc->wait_from)
-		tc->wait_from = now;
+	slice = slice_now(tc);
 	count(tc->slot, GAMER_CNT_DISPATCHES);
 	if (enq_flags & ENQ_REENQ)
 		count(tc->slot, GAMER_CNT_REENQUEUED);
 
 	if (per_cpu_kthread(p)) {
-		gamer_dsq_insert(p, DSQ_LOCAL, slice_of(tc), enq_flags);
+		gamer_dsq_insert(p, DSQ_LOCAL, slice, enq_flags);
 		tc->queued = 0;
 		count(tc->slot, GAMER_CNT_LOCAL);
 		return;
@@ -1104,37 +1043,23 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 	eff = gp_task_effective(tc, now);
 	q = queue_of(p);
 	place(p, tc, q, false);
+	tc->vdl = gp_vdeadline(tc->vtime, tc->burst_run, weight, eff);
+	tc->off0 = gp_offset0(tc->burst_run, eff);
 
 	/*
-	 * Tasks put back (a slice used up, a preemption, handed back) look for
-	 * an idle CPU too, not only wake-ups: an idle CPU looks at no queue
-	 * until something wakes it. The insertion itself wakes the idle CPU
-	 * (ops.running places the task against that CPU's queue).
+	 * select_cpu was skipped (pinned tasks) or found nothing idle; a CPU may
+	 * have gone idle since. Handed-back tasks look for one too.
 	 */
-	cpu = pick_idle(p, tc);
-	if (cpu >= 0) {
-		gamer_dsq_insert(p, DSQ_LOCAL_ON | (u64)cpu, slice_of(tc), enq_flags);
-		tc->queued = 0;
-		count(tc->slot, GAMER_CNT_DIRECT);
-		return;
-	}
-	/*
-	 * Its CPU is held by an RT or deadline task (handed back from there, or
-	 * woken or put back there): another CPU's queue, where it does not wait
-	 * behind that task.
-	 */
-	if (q && cpu_released((s32)q - 1)) {
-		cpu = queue_cpu_away(p, (s32)q - 1);
+	if (wakeup || (enq_flags & ENQ_REENQ)) {
+		cpu = pick_idle(p);
 		if (cpu >= 0) {
-			q = cpu_queue(cpu);
-			place(p, tc, q, false);
-			if (!(enq_flags & ENQ_REENQ))
-				count(tc->slot, GAMER_CNT_REENQUEUED);
+			/* The insertion itself wakes the idle CPU. */
+			gamer_dsq_insert(p, DSQ_LOCAL_ON | (u64)cpu, slice, enq_flags);
+			tc->queued = 0;
+			count(tc->slot, GAMER_CNT_DIRECT);
+			return;
 		}
 	}
-	tc->vdl = gp_vdeadline(tc->vtime, tc->burst_run, weight, eff);
-	slice = slice_now(tc, (s32)q - 1);
-
 	if (wakeup && tc->t.preempt) {
 		cpu = pick_victim(p, tc, tc->vdl, bpf_ktime_get_ns(), tc->wake_sync);
 		if (cpu >= 0) {
@@ -1145,10 +1070,10 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 			 * a kick ends the running task's slice. The kick is
 			 * asynchronous (irq_work): if the CPU has switched to a
 			 * queued task by then, that one is cut short instead.
-			 * Only where the kick exists and tasks have queues of
-			 * their own: without user DSQs (Debian's 7.1, 7.2)
-			 * pinned ones wait in the local queue, and p would wait
-			 * behind all of them.
+			 * Only where the kick exists and pinned tasks have
+			 * queues of their own: without user DSQs (Debian's
+			 * 7.1, 7.2) they wait in the local queue, and p would
+			 * wait behind all of them.
 			 */
 			if (gamer_can_kick_behind() && gamer_dsq_nr_queued(DSQ_LOCAL_ON | (u64)cpu)) {
 				gamer_dsq_insert(p, DSQ_LOCAL_ON | (u64)cpu, slice, enq_flags);
@@ -1164,7 +1089,7 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 
 	tc->queued = 0;
-	if (!q) {
+	if (!gamer_have_user_dsq()) {
 		if (p->nr_cpus_allowed == 1) {
 			gamer_dsq_insert(p, DSQ_LOCAL, slice, enq_flags);
 			count(tc->slot, GAMER_CNT_LOCAL);
@@ -1174,174 +1099,100 @@ void BPF_STRUCT_OPS(gamer_enqueue, struct task_struct *p, u64 enq_flags)
 		return;
 	}
 	tc->queued = 1;
-	gamer_dsq_insert_vtime(p, CPU_DSQ(q - 1), slice, tc->vdl, enq_flags);
-	if (p->nr_cpus_allowed == 1)
+	if (q) {
+		gamer_dsq_insert_vtime(p, CPU_DSQ(q - 1), slice, tc->vdl, enq_flags);
 		count(tc->slot, GAMER_CNT_LOCAL);
-	/*
-	 * A CPU may have gone idle since the search above: after the insertion
-	 * either this search sees its idle bit or its ops.update_idle sees the
-	 * task (see gamer_update_idle).
-	 */
-	cpu = pick_idle(p, tc);
-	if (cpu >= 0)
-		gamer_kick_cpu(cpu, KICK_IDLE);
+	} else {
+		gamer_dsq_insert_vtime(p, SHARED_DSQ, slice, tc->vdl, enq_flags);
+	}
 }
 
 /*
- * A task waits this long in another CPU's queue before a CPU with work of
- * its own takes it, and that queue must hold STEAL_DEPTH more tasks than
- * this CPU's (see "Queues").
- */
-#define STEAL_WAIT_NS (2000ULL * 1000)
-#define STEAL_DEPTH 1
-
-/*
- * The candidates of a dispatch on cpu: the heads of its queue and of one
- * other CPU's (far), both virtual deadlines in cpu's queue's terms; far only
- * if that head may run on cpu and has waited STEAL_WAIT_NS in a queue
- * deeper than cpu's by STEAL_DEPTH.
+ * The heads of cpu's own queue and of the shared one: their virtual
+ * deadlines, and the shared one's offset (gp_offset0) for gp_group_vdl().
  */
 struct heads {
-	u64 own, far;
-	s32 far_cpu;
-	u32 far_pid;
-	bool has_own, has_far, far_held;
+	u64 own, shared;
+	s32 shared_off0;
+	bool has_own, has_shared;
 };
 
 /*
- * p heads far's queue: is it a candidate for cpu (see struct heads)? Its
- * deadline there is what ops.running would make it: rebased, and its vtime
- * placed against cpu's position (a lag it gained in a queue whose position
- * runs fast, behind nice 19 tasks, is not carried over whole). The 2 ms and
- * the depth do not apply to a CPU an RT or deadline task holds.
+ * The shared queue's head p, for cpu: its deadline and offset, or false if
+ * it may not run there - the kernel's move then takes the first that may,
+ * and the shared queue counts as having nothing for this CPU (its vtime
+ * there then comes back as a waking task's would).
  */
-static __always_inline bool far_head_of(struct task_struct *p, s32 cpu, s32 far, u64 now,
-					struct heads *h)
+static __always_inline bool shared_head_of(struct task_struct *p, s32 cpu, struct heads *h)
 {
-	struct task_ctx *tc = task_ctx_of(p);
-	u32 fq = cpu_queue(far), q = cpu_queue(cpu);
-	u64 vt, placed;
+	struct task_ctx *tc;
 
-	if (!tc || !may_run_on(p, cpu))
+	if (cpu < 0 || !may_run_on(p, cpu))
 		return false;
-	if (!h->far_held &&
-	    (!tc->wait_from || !gp_before(tc->wait_from + STEAL_WAIT_NS, now)))
-		return false;
-	vt = in_terms_of(tc->vtime, fq, q);
-	placed = gp_place(vt, queue_now(q), weight_of(p), slice_of(tc), 1);
-	h->far = in_terms_of(p->scx.dsq_vtime, fq, q) + (placed - vt);
-	h->far_pid = p->pid;
+	tc = task_ctx_of(p);
+	h->shared = p->scx.dsq_vtime;
+	h->shared_off0 = tc ? tc->off0 : 0;
 	return true;
 }
 
 /*
- * The far head before 6.19 (no scx_bpf_dsq_peek), with an iterator; a
- * subprogram of its own, as gamer_dsq_iter_head() is.
+ * The shared queue's head before 6.19 (no scx_bpf_dsq_peek), with an
+ * iterator; a subprogram of its own, as gamer_dsq_iter_head() is.
  */
-static __noinline bool far_head_iter(s32 cpu, s32 far, u64 now, struct heads *h)
+static __noinline bool shared_head_iter(s32 cpu, struct heads *h)
 {
 	struct bpf_iter_scx_dsq it;
 	struct task_struct *p;
 	bool found = false;
 
-	if (!gamer_can_iter() || cpu_or_none(far) < 0)
+	if (!gamer_can_iter())
 		return false;
-	if (!bpf_iter_scx_dsq_new(&it, CPU_DSQ(far), 0)) {
+	if (!bpf_iter_scx_dsq_new(&it, SHARED_DSQ, 0)) {
 		p = bpf_iter_scx_dsq_next(&it);
 		if (p)
-			found = far_head_of(p, cpu, far, now, h);
+			found = shared_head_of(p, cpu, h);
 	}
 	bpf_iter_scx_dsq_destroy(&it);
 	return found;
 }
 
-static __always_inline bool far_head(s32 cpu, s32 far, u64 now, struct heads *h)
+static __always_inline bool shared_head(s32 cpu, struct heads *h)
 {
 	struct task_struct *p;
 
 	if (!bpf_ksym_exists(scx_bpf_dsq_peek))
-		return far_head_iter(cpu, far, now, h);
-	p = scx_bpf_dsq_peek(CPU_DSQ(far));
-	return p && far_head_of(p, cpu, far, now, h);
+		return shared_head_iter(cpu, h);
+	p = scx_bpf_dsq_peek(SHARED_DSQ);
+	return p && shared_head_of(p, cpu, h);
 }
 
-static __always_inline void queue_heads(s32 cpu, u64 now, struct heads *h)
+static __always_inline void queue_heads(s32 cpu, struct heads *h)
 {
 	/* Set even when unused: clang may store it out speculatively. */
-	u64 vdl = 0, depth;
-	s32 far;
+	u64 vdl = 0;
 
-	h->own = h->far = 0;
-	h->far_pid = 0;
-	h->has_own = h->has_far = h->far_held = false;
-	h->far_cpu = -1;
-	if (cpu_or_none(cpu) < 0)
-		return;
-	depth = gamer_dsq_nr_queued(CPU_DSQ(cpu));
-	h->has_own = depth && gamer_dsq_head_vdl(CPU_DSQ(cpu), &vdl);
+	h->has_own = cpu >= 0 && (u32)cpu < nr_cpus && gamer_dsq_nr_queued(CPU_DSQ(cpu)) &&
+		     gamer_dsq_head_vdl(CPU_DSQ(cpu), &vdl);
 	h->own = vdl;
-	far = other_cpu(cpu);
-	if (far < 0)
-		return;
-	h->far_held = cpu_released(far);
-	if (!gamer_dsq_nr_queued(CPU_DSQ(far)) ||
-	    (!h->far_held && gamer_dsq_nr_queued(CPU_DSQ(far)) < depth + STEAL_DEPTH))
-		return;
-	h->far_cpu = far;
-	h->has_far = far_head(cpu, far, now, h);
+	h->shared = 0;
+	h->shared_off0 = 0;
+	h->has_shared = shared_head(cpu, h);
 }
 
 /*
- * Move exactly the far head that was compared (tid) to cpu's local queue, if
- * it still heads its queue; false if another CPU took it meanwhile.
+ * Move the head of this CPU's own queue or of the shared one, the earlier
+ * deadline first, in the own queue's terms: grp is the shared queue's vtime
+ * on this CPU (see "Queues").
  */
-static __noinline bool take_far(s32 far, u32 tid, s32 cpu)
+static __always_inline bool take_queued(s32 cpu, const struct heads *h, u64 grp)
 {
-	struct bpf_iter_scx_dsq it;
-	struct task_struct *p;
-	bool moved = false;
-
-	if (!gamer_can_iter() || cpu_or_none(far) < 0)
-		return false;
-	if (!bpf_iter_scx_dsq_new(&it, CPU_DSQ(far), 0)) {
-		p = bpf_iter_scx_dsq_next(&it);
-		if (p && (u32)p->pid == tid && may_run_on(p, cpu))
-			moved = gamer_dsq_move(&it, p, DSQ_LOCAL, 0);
-	}
-	bpf_iter_scx_dsq_destroy(&it);
-	return moved;
-}
-
-/* Move the earlier of the two heads to cpu's local queue. */
-static __always_inline bool take_queued(s32 cpu, const struct heads *h)
-{
-	if (h->has_far && (!h->has_own || gp_before(h->far, h->own)) &&
-	    take_far(h->far_cpu, h->far_pid, cpu))
+	if (!h->has_own)
+		return gamer_dsq_move_to_local(SHARED_DSQ) ||
+		       (cpu >= 0 && (u32)cpu < nr_cpus && gamer_dsq_move_to_local(CPU_DSQ(cpu)));
+	if (h->has_shared && gp_before(gp_group_vdl(grp, h->shared_off0), h->own) &&
+	    gamer_dsq_move_to_local(SHARED_DSQ))
 		return true;
-	return cpu_or_none(cpu) >= 0 && gamer_dsq_move_to_local(CPU_DSQ(cpu));
-}
-
-/*
- * cpu has nothing of its own to run: the first task another CPU's queue
- * holds that may run here (tasks pinned there are passed over by the
- * kernel's move), starting at a random CPU.
- */
-static __always_inline bool steal(s32 cpu)
-{
-	u32 n = nr_cpus, i;
-	s32 start = other_cpu(cpu);
-
-	if (start < 0)
-		return false;
-	bpf_for(i, 0, n) {
-		u32 c = ((u32)start + i) % n;
-
-		if (c == (u32)cpu)
-			continue;
-		if (gamer_dsq_nr_queued(CPU_DSQ(c)) && gamer_dsq_move_to_local(CPU_DSQ(c)))
-			return true;
-	}
-	return false;
+	return gamer_dsq_move_to_local(CPU_DSQ(cpu)) || gamer_dsq_move_to_local(SHARED_DSQ);
 }
 
 /*
@@ -1350,20 +1201,20 @@ static __always_inline bool steal(s32 cpu)
  * deadline it would be queued with.
  */
 static __always_inline u64 requeue_vdl(struct task_struct *p, struct task_ctx *tc, u64 now,
-				       u64 *vtime)
+				       u64 *vtime, s32 *off0)
 {
 	u64 used = run_since(p, tc);
 	u32 weight = weight_of(p), eff = gp_task_effective(tc, now);
 
 	*vtime = gp_place(tc->vtime + gp_charge(used, weight, eff), queue_now(tc->queue), weight,
 			  slice_of(tc), 0);
+	*off0 = gp_offset0(tc->burst_run + used, eff);
 	return gp_vdeadline(*vtime, tc->burst_run + used, weight, eff);
 }
 
 /*
- * Queue q's position moves on to vtime (see "Queues"). The global one with a
- * compare-and-swap: CPUs race to move it, and it must never go back. A
- * CPU's queue's only on that CPU, under its run-queue lock.
+ * Queue q's position moves on to vtime (see "Queues"). The shared one with a
+ * compare-and-swap: CPUs race to move it, and it must never go back.
  */
 static __always_inline void advance_queue(u32 q, u64 vtime)
 {
@@ -1380,6 +1231,7 @@ static __always_inline void advance_queue(u32 q, u64 vtime)
 		}
 		return;
 	}
+	/* A CPU's own queue is only ever taken from by that CPU. */
 	cr = bpf_map_lookup_percpu_elem(&cpu_runs, &zero, q - 1);
 	if (cr && gp_before(cr->own_now, vtime))
 		cr->own_now = vtime;
@@ -1387,8 +1239,8 @@ static __always_inline void advance_queue(u32 q, u64 vtime)
 
 /*
  * A task that blocked on this CPU lent its boost to the lock's owner (see
- * "Inheritance"): if the owner waits in the queue of the CPU it was on or
- * in this CPU's, it runs here now, in the blocked task's place. Looks at the first 64
+ * "Inheritance"): if the owner waits in the shared queue or this CPU's own,
+ * it runs here now, in the blocked task's place. Looks at the first 64
  * queued tasks at most.
  */
 #define HANDOFF_SCAN 64
@@ -1428,25 +1280,23 @@ static __always_inline bool run_handoff(s32 cpu, struct task_struct *prev, struc
 {
 	u32 zero = 0, owner, lender;
 	struct gamer_handoff *h = bpf_map_lookup_elem(&handoff, &zero);
-	s32 near;
 
 	if (!h || !h->owner)
 		return false;
 	owner = h->owner;
 	lender = h->lender;
-	near = cpu_or_none(h->owner_cpu);
 	h->owner = h->lender = 0;
-	if (!prev || (u32)prev->pid != lender || tc || cpu_or_none(cpu) < 0)
+	if (!prev || (u32)prev->pid != lender || tc)
 		return false;
-	if (near >= 0 && near != cpu && take_handoff(CPU_DSQ(near), owner, cpu))
+	if (take_handoff(SHARED_DSQ, owner, cpu))
 		return true;
-	return take_handoff(CPU_DSQ(cpu), owner, cpu);
+	return cpu >= 0 && (u32)cpu < nr_cpus && take_handoff(CPU_DSQ(cpu), owner, cpu);
 }
 
 /*
  * The starvation valve (see "Worst-case wait"): every 100 ms at most, a CPU
- * looks at the last 8 tasks of its queue and of one other CPU's, at random
- * (latest deadlines first), and runs one that has waited over 2 s at once. Fair
+ * looks at the last 8 tasks of the shared queue and of its own (latest
+ * deadlines first) and runs one that has waited over 2 s at once. Fair
  * shares never wait that long but under weights hundreds of times their
  * own; the kernel's watchdog ends the scheduler at 30 s.
  */
@@ -1487,7 +1337,6 @@ static __noinline bool valve_take(u64 dsq_id, u64 now, s32 here)
 static __always_inline bool run_valve(s32 cpu)
 {
 	struct cpu_run *cr = cpu_run_at(cpu);
-	s32 far;
 	u64 now;
 
 	if (!cr)
@@ -1496,13 +1345,9 @@ static __always_inline bool run_valve(s32 cpu)
 	if (gp_before(now, cr->valve_at + VALVE_EVERY_NS))
 		return false;
 	cr->valve_at = now;
-	if (cpu_or_none(cpu) < 0)
-		return false;
-	if (valve_take(CPU_DSQ(cpu), now, cpu))
+	if (valve_take(SHARED_DSQ, now, cpu))
 		return true;
-	/* A CPU stuck on one task (see "Limits") does not look at its queue. */
-	far = other_cpu(cpu);
-	return far >= 0 && valve_take(CPU_DSQ(far), now, cpu);
+	return cpu >= 0 && (u32)cpu < nr_cpus && valve_take(CPU_DSQ(cpu), now, cpu);
 }
 
 void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
@@ -1514,8 +1359,10 @@ void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 	u32 code = test_error_code;
 	struct task_ctx *tc = NULL;
 	struct heads h = {};
-	bool yielded = false;
-	u64 mine, vtime = 0, now;
+	u64 mine, vtime = 0, grp = 0, now;
+	struct cpu_run *cr;
+	bool shared_prev;
+	s32 off0 = 0;
 
 	if (code)
 		gamer_error("test-triggered error (code %u)", code);
@@ -1526,45 +1373,60 @@ void BPF_STRUCT_OPS(gamer_dispatch, s32 cpu, struct task_struct *prev)
 		return;
 	if (!gamer_have_user_dsq())
 		goto keep;
+	queue_heads(cpu, &h);
 	now = gamer_now();
-	queue_heads(cpu, now, &h);
+
+	/*
+	 * The shared queue's vtime on this CPU, for comparing its head with
+	 * this CPU's own queue's (see "Queues"): with prev's run so far if prev
+	 * is a shared-queue task (ops.stopping charges it after this). A
+	 * per-CPU kthread is neither: it goes back to its local queue.
+	 */
+	shared_prev = tc && !tc->queue && !per_cpu_kthread(prev);
+	cr = cpu_run_at(cpu);
+	if (cr) {
+		if (!h.has_shared && !shared_prev)
+			cr->grp_back = 1;
+		grp = cr->grp;
+		if (shared_prev)
+			grp += gp_charge(run_since(prev, tc), weight_of(prev),
+					 gp_task_effective(tc, now));
+		grp = group_vtime(cr, grp);
+	}
 
 	/*
 	 * prev is not in any queue yet (ops.enqueue puts it back after this):
 	 * it goes on, with its own slice, if its deadline would be earlier than
-	 * every candidate's - else two busy tasks would take turns of a slice
-	 * each, whatever their vtime. A yield gives the CPU up once. Its vtime
-	 * is in this CPU's queue's terms (ops.running placed it there); a
-	 * per-CPU kthread goes back to its local queue.
+	 * every queued one - else two busy tasks would take turns of a slice
+	 * each, whatever their vtime. A yield gives the CPU up once.
 	 */
 	if (tc && gamer_can_peek() && !tc->yielded && !per_cpu_kthread(prev) &&
-	    tc->queue == cpu_queue(cpu)) {
-		mine = requeue_vdl(prev, tc, now, &vtime);
-		if ((!h.has_own || gp_before(mine, h.own)) &&
-		    (!h.has_far || gp_before(mine, h.far))) {
+	    (shared_prev || tc->queue == (u32)cpu + 1)) {
+		bool first;
+
+		mine = requeue_vdl(prev, tc, now, &vtime, &off0);
+		if (!shared_prev)
+			first = (!h.has_own || gp_before(mine, h.own)) &&
+				(!h.has_shared || gp_before(mine, gp_group_vdl(grp, h.shared_off0)));
+		else
+			first = (!h.has_own || (cr && gp_before(gp_group_vdl(grp, off0), h.own))) &&
+				(!h.has_shared || gp_before(mine, h.shared));
+		if (first) {
 			/*
 			 * Kept over queued tasks is taken from the queue:
 			 * the position moves on as if it had been.
 			 */
-			if (h.has_own || h.has_far)
+			if (h.has_own || h.has_shared)
 				advance_queue(tc->queue, vtime);
-			gamer_set_slice(prev, slice_now(tc, cpu));
+			gamer_set_slice(prev, slice_now(tc));
 			return;
 		}
 	}
-	if (tc) {
-		yielded = tc->yielded;
+	if (tc)
 		tc->yielded = 0;
-	}
 
 	/* The kernel drains SCX_DSQ_GLOBAL and local queues itself. */
-	if (take_queued(cpu, &h))
-		return;
-	/*
-	 * Nothing here: another CPU's waiting task, before going idle or
-	 * giving the CPU back to a task that yielded it.
-	 */
-	if ((!tc || yielded) && steal(cpu))
+	if (take_queued(cpu, &h, grp))
 		return;
 keep:
 	refresh_cpu_defaults();
@@ -1625,26 +1487,22 @@ void BPF_STRUCT_OPS(gamer_running, struct task_struct *p)
 		}
 		tc->wait_from = 0;
 	}
-	/*
-	 * A task that runs on another CPU than its queue's (taken from another
-	 * CPU's queue, sent to an idle CPU or preempting one) is placed against
-	 * this CPU's queue; a task taken from a queue moves that CPU's position
-	 * on. Per-CPU kthreads are not placed.
-	 */
-	if (!per_cpu_kthread(p)) {
-		u32 q = cpu_queue(gamer_task_cpu(p));
-
-		if (tc->queued && tc->queue != q)
-			count(tc->slot, GAMER_CNT_STEALS);
-		if (tc->queue != q)
-			place(p, tc, q, false);
-		if (tc->queued)
-			advance_queue(q, tc->vtime);
+	/* A task taken from a queue moves that queue's position on. */
+	if (tc->queued) {
+		tc->queued = 0;
+		advance_queue(tc->queue, tc->vtime);
 	}
-	tc->queued = 0;
 	cr = cpu_run_of(p);
 	if (cr) {
-		cr->vdl = gp_vdeadline(tc->vtime, tc->burst_run, weight_of(p), eff);
+		u64 vdl = gp_vdeadline(tc->vtime, tc->burst_run, weight_of(p), eff);
+
+		/* The shared queue's tasks run here: its vtime here counts from now. */
+		if (!tc->queue && !per_cpu_kthread(p)) {
+			cr->grp = group_vtime(cr, cr->grp);
+			cr->grp_back = 0;
+		}
+		cr->vdl = vdl;
+		cr->cvdl = tc->queue ? vdl : gp_group_vdl(cr->grp, gp_offset0(tc->burst_run, eff));
 		/* Compared across CPUs (pick_victim): one clock for all of them. */
 		cr->since = bpf_ktime_get_ns();
 		cr->weight = weight_of(p);
@@ -1684,8 +1542,11 @@ void BPF_STRUCT_OPS(gamer_stopping, struct task_struct *p, bool runnable)
 	used = run_since(p, tc);
 	charge = gp_charge(used, weight_of(p), gp_task_effective(tc, now));
 	cr = cpu_run_of(p);
-	if (cr)
+	if (cr) {
 		cr->running = 0;
+		if (!tc->queue && !per_cpu_kthread(p))
+			cr->grp = group_vtime(cr, cr->grp + charge);
+	}
 	tc->vtime += charge;
 	tc->burst_run += used;
 	if (runnable) {
@@ -1709,37 +1570,6 @@ void BPF_STRUCT_OPS(gamer_cpu_release, s32 cpu, struct scx_cpu_release_args *arg
 	gamer_reenqueue_local();
 }
 
-/*
- * The interlock with ops.enqueue (which inserts, then looks for an idle
- * CPU): the kernel sets a CPU's idle bit before it calls this, so either
- * that search sees the bit or this sees the task. A CPU going idle while
- * some queue's head may run on it takes its own idle bit back and kicks
- * itself, and its next ops.dispatch takes that task. Only heads are looked
- * at (scx_bpf_dsq_peek, 6.19), so a task behind one that may not run here
- * is not seen.
- */
-void BPF_STRUCT_OPS(gamer_update_idle, s32 cpu, bool idle)
-{
-	u32 n = nr_cpus, c;
-	struct task_struct *p;
-
-	if (!idle || !gamer_have_user_dsq() || !bpf_ksym_exists(scx_bpf_dsq_peek) ||
-	    !bpf_ksym_exists(scx_bpf_test_and_clear_cpu_idle) || cpu_or_none(cpu) < 0)
-		return;
-	if (n > GAMER_MAX_CPUS)
-		return;
-	bpf_for(c, 0, n) {
-		if (!gamer_dsq_nr_queued(CPU_DSQ(c)))
-			continue;
-		p = scx_bpf_dsq_peek(CPU_DSQ(c));
-		if (!p || !may_run_on(p, cpu))
-			continue;
-		if (scx_bpf_test_and_clear_cpu_idle(cpu))
-			gamer_kick_cpu(cpu, 0);
-		return;
-	}
-}
-
 s32 BPF_STRUCT_OPS(gamer_init_task, struct task_struct *p, struct scx_init_task_args *args)
 {
 	if (!bpf_task_storage_get(&task_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
@@ -1758,7 +1588,7 @@ void BPF_STRUCT_OPS(gamer_enable, struct task_struct *p)
 		 * A restart (CPU hotplug) enables tasks that ran under another
 		 * class meanwhile: what was measured before is no sample now.
 		 */
-		tc->last_wake = tc->sleep_start = tc->burst_run = tc->wait_from = 0;
+		tc->last_wake = tc->sleep_start = tc->burst_run = 0;
 		tc->queued = tc->wake_sync = tc->yielded = 0;
 	}
 }
@@ -1771,6 +1601,11 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(gamer_init)
 	compat_missing = gamer_compat_missing();
 	if (!gamer_have_user_dsq())
 		return 0;
+	ret = gamer_create_dsq(SHARED_DSQ, -1);
+	if (ret) {
+		gamer_error("failed to create the shared DSQ: %d", ret);
+		return ret;
+	}
 	bpf_for(cpu, 0, nr_cpus) {
 		ret = gamer_create_dsq(CPU_DSQ(cpu), -1);
 		if (ret) {
@@ -1867,8 +1702,6 @@ static __always_inline void lend_to_owner(u32 owner_vtid)
 	h = bpf_map_lookup_elem(&handoff, &zero);
 	if (h) {
 		h->lender = cur->pid;
-		h->owner_cpu = gamer_task_cpu(owner);
-		/* Last: run_handoff() reads the others once this is set. */
 		h->owner = owner->pid;
 	}
 out:
@@ -2211,9 +2044,6 @@ struct sched_ext_ops gamer_ops = {
 	.stopping = (void *)gamer_stopping,
 	.yield = (void *)gamer_yield,
 	.cpu_release = (void *)gamer_cpu_release,
-	.update_idle = (void *)gamer_update_idle,
-	/* ops.update_idle is an interlock, not a replacement of the kernel's tracking. */
-	.flags = SCX_OPS_KEEP_BUILTIN_IDLE,
 	.init_task = (void *)gamer_init_task,
 	.enable = (void *)gamer_enable,
 	.init = (void *)gamer_init,

@@ -278,7 +278,7 @@ struct gamer_proc_event {
  * zeroes a slot's row when it gives the slot to a different profile.
  */
 #define GAMER_COUNTERS(X)                                                       \
-	X(DISPATCHES, dispatches, "tasks queued to run") \
+	X(DISPATCHES, dispatches, "tasks queued to run (shared or a CPU's queue)") \
 	X(DIRECT, direct_dispatches, "of those, straight onto an idle CPU")      \
 	X(DM_WATCHED, deadlines_watched, "wake-ups of watched tasks (met + missed)") \
 	X(DM_MISSES, deadline_misses, "watched wake-ups that started after their deadline") \
@@ -292,10 +292,9 @@ struct gamer_proc_event {
 	X(NUMA_LOCAL, numa_local, "frame-thread placements on the node it last ran on") \
 	X(NUMA_REMOTE, numa_remote, "frame-thread placements on another node") \
 	X(PREEMPTIONS, preemptions, "wake-ups that preempted a running task with a later deadline") \
-	X(LOCAL, cpu_queue_dispatches, "of dispatches, of tasks that may run on one CPU only (pinned tasks, per-CPU kthreads)") \
-	X(REENQUEUED, reenqueued, "tasks handed back, or queued on another CPU, as an RT or deadline task held theirs") \
-	X(VALVE, valve_runs, "tasks run out of turn after waiting over 2 s (the starvation valve)") \
-	X(STEALS, steals, "tasks taken from another CPU's queue")
+	X(LOCAL, cpu_queue_dispatches, "of dispatches, to one CPU's own queue (pinned tasks, per-CPU kthreads)") \
+	X(REENQUEUED, reenqueued, "tasks handed back when an RT or deadline task took their CPU") \
+	X(VALVE, valve_runs, "tasks run out of turn after waiting over 2 s (the starvation valve)")
 
 enum gamer_counter {
 #define GAMER_COUNTER_ENUM(id, name, help) GAMER_CNT_##id,

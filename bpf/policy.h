@@ -171,6 +171,54 @@ static __always_inline __u64 gp_rebase(__u64 vtime, __u64 from, __u64 to)
 }
 
 /*
+ * The shared queue on one CPU, against the tasks pinned there: one task
+ * whose vtime (grp) counts the CPU time that CPU gave tasks of the shared
+ * queue, each charged by its own weight and boost, in the CPU's own queue's
+ * terms. It is kept within the lag cap (in nice-0 time) of own_pos, that
+ * queue's position, either way - and no more than the wake-up lag behind
+ * when the shared queue comes back after having had nothing for that CPU
+ * (back), as a task waking would be. The cap ahead keeps a light task's run
+ * (a nice 19 task's 5 ms is 500 ms of vtime) from keeping the shared
+ * queue's other tasks off that CPU for longer than that. Wrap-safe.
+ */
+static __always_inline __u64 gp_group_vtime(__u64 grp, __u64 own_pos, int back)
+{
+	__u64 floor = own_pos - (back ? GP_LAG_NS : GP_LAG_CAP_NS);
+	__u64 ceil = own_pos + GP_LAG_CAP_NS;
+
+	if (gp_before(grp, floor))
+		return floor;
+	if (gp_before(ceil, grp))
+		return ceil;
+	return grp;
+}
+
+/*
+ * A task's deadline offset (vdl - vtime: its burst, at most GP_BURST_NS,
+ * less its boost's lead) counted as a nice-0 task's, in ns: -7 ms .. 10 ms.
+ */
+static __always_inline __s32 gp_offset0(__u64 burst, __u32 boost)
+{
+	boost = gp_min(boost, GAMER_BOOST_MAX);
+	if (burst > GP_BURST_NS)
+		burst = GP_BURST_NS;
+	return (__s32)burst - (__s32)(boost * GP_LEAD_NS);
+}
+
+/*
+ * A shared-queue task's deadline on one CPU, in the terms of that CPU's own
+ * queue: the group's vtime plus the task's offset as a nice-0 task's (off0,
+ * gp_offset0()) - the group's offset, whoever heads it: a light task's own,
+ * in its own vtime (100 times larger at nice 19), would keep every other
+ * shared-queue task off that CPU while it is the head. Its lag within the
+ * shared queue counts there, not here. Wrap-safe.
+ */
+static __always_inline __u64 gp_group_vdl(__u64 grp, __s32 off0)
+{
+	return grp + (__u64)(__s64)off0;
+}
+
+/*
  * The virtual deadline a queued task is ordered by (smallest first): its vtime, plus
  * its run time since it last woke (up to GP_BURST_NS: a short burst sorts
  * ahead of a long one at the same vtime), minus the boost's lead
@@ -301,7 +349,7 @@ struct task_ctx {
 	__u32 inh_boost;  /* boost lent to this task ... */
 	__u64 inh_until;  /* ... until then, or until it wakes the lender */
 	__u32 inh_by;     /* the lender's tid */
-	__u32 pad1;
+	__s32 off0;       /* deadline offset as a nice-0 task's, ns (gp_offset0), when last queued */
 	__u64 deadline;   /* of the current wake-up if watched, else 0 */
 	__u64 last_wake;
 	__u64 period_avg;
@@ -315,7 +363,7 @@ struct task_ctx {
 	__u64 wait_from;  /* when it last became runnable (wait histogram), 0 if running */
 	__u8 wait_wake;   /* ... by waking up (1) or by being put back (0) */
 	__u8 queued;      /* it went through a vtime queue (moves that queue's position) */
-	__u16 queue;      /* the queue its vtime is placed against: CPU + 1, 0 the global one */
+	__u16 queue;      /* the queue its vtime is placed against: 0 shared, CPU + 1 own */
 	__u8 wake_sync;   /* its last wake-up was synchronous (the waker is about to sleep) */
 	__u8 yielded;     /* it called sched_yield(): not kept over queued tasks once */
 	__u8 pad2[2];

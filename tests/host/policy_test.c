@@ -311,100 +311,144 @@ static void test_queues(void)
 	tap_ok(gp_rebase(pos - 3 * MS, pos, 70 * MS) == 67 * MS, "rebase: a lag is carried over");
 	tap_ok(gp_rebase(pos + 2 * MS, pos, 70 * MS) == 72 * MS, "rebase: a lead is carried over");
 	tap_ok(gp_rebase(10, 20, 5) == UINT64_MAX - 4, "rebase: wraps");
+	tap_ok(gp_group_vtime(pos - 60 * MS, pos, 0) == pos - 60 * MS, "group: within the cap, kept");
+	tap_ok(gp_group_vtime(pos - 500 * MS, pos, 0) == pos - GP_LAG_CAP_NS, "group: floored at the lag cap");
+	tap_ok(gp_group_vtime(pos - 60 * MS, pos, 1) == pos - GP_LAG_NS, "group: back after nothing: the wake-up lag");
+	tap_ok(gp_group_vtime(pos + 900 * MS, pos, 0) == pos + GP_LAG_CAP_NS, "group: at most the lag cap ahead");
+	tap_ok(gp_group_vtime(5, 10, 0) == 5, "group: wrap-safe");
+	tap_ok(gp_offset0(4 * MS, 0) == (int32_t)(4 * MS), "offset: a burst, as a nice-0 task's");
+	tap_ok(gp_offset0(50 * MS, 0) == (int32_t)GP_BURST_NS, "offset: the burst counted up to 10 ms");
+	tap_ok(gp_offset0(0, 7) == -(int32_t)(7 * GP_LEAD_NS), "offset: a boost's lead, negative");
+	tap_ok(gp_offset0(0, 99) == -(int32_t)(GAMER_BOOST_MAX * GP_LEAD_NS), "offset: the boost capped");
+	tap_ok(gp_group_vdl(pos, (int32_t)(10 * MS)) == pos + 10 * MS,
+	       "group: a head's deadline is the group's vtime plus its offset");
+	tap_ok(gp_group_vdl(pos, -(int32_t)(6 * MS)) == pos - 6 * MS, "group: a negative offset (a boost's lead)");
 }
 
 /*
- * Per-CPU queues as gamer_dispatch and ops.running keep them, with busy
- * tasks and 5 ms slices: each CPU runs the earliest deadline of its queue
- * and moves its own position on; a task that moves to another CPU's queue
- * is rebased (its lag or lead carried over). Each task's CPU time is
- * returned in ran[].
+ * One CPU's choice between its own queue (pinned tasks) and the shared one,
+ * as gamer_dispatch makes it, with busy tasks and 5 ms slices, while other
+ * CPUs move the shared queue's position on by race each slice (nice 19 hogs
+ * elsewhere move it 100 times faster than their CPU time). Each task's CPU
+ * time here is returned in ran[].
  */
 struct q_task {
 	uint32_t weight;
-	int cpu;
+	int pinned;
 	uint64_t vtime, vdl, ran;
 };
 
-#define Q_CPUS 2
-
-/* Until until, and at move_at task mover moves to CPU to (mover < 0: none). */
-static void q_sim(struct q_task *t, int n, uint64_t until, int mover, uint64_t move_at, int to)
+static void q_sim(struct q_task *t, int n, uint64_t race, uint64_t until)
 {
 	const uint64_t sl = 5 * MS;
-	uint64_t pos[Q_CPUS] = { 0, 7000 * MS }, now;
-	int i, c;
+	uint64_t own_now = 0, vtime_now = 0, grp = 0, now;
+	int i;
 
-	for (i = 0; i < n; i++) {
-		t[i].vtime = pos[t[i].cpu];
+	for (i = 0; i < n; i++)
 		t[i].vdl = gp_vdeadline(t[i].vtime, 0, t[i].weight, 0);
-	}
 	for (now = 0; now < until; now += sl) {
-		if (mover >= 0 && now == move_at) {
-			struct q_task *m = &t[mover];
+		int own = -1, sh = -1, cur;
+		uint64_t c;
 
-			m->vtime = gp_place(gp_rebase(m->vtime, pos[m->cpu], pos[to]), pos[to], m->weight, sl, 1);
-			m->vdl = gp_vdeadline(m->vtime, sl, m->weight, 0);
-			m->cpu = to;
-		}
-		for (c = 0; c < Q_CPUS; c++) {
-			int cur = -1;
+		vtime_now += race;
+		for (i = 0; i < n; i++) {
+			int *h = t[i].pinned ? &own : &sh;
 
-			for (i = 0; i < n; i++) {
-				if (t[i].cpu == c && (cur < 0 || gp_before(t[i].vdl, t[cur].vdl)))
-					cur = i;
-			}
-			if (cur < 0)
-				continue;
-			if (gp_before(pos[c], t[cur].vtime))
-				pos[c] = t[cur].vtime;
-			t[cur].vtime += gp_charge(sl, t[cur].weight, 0);
-			t[cur].ran += sl;
-			t[cur].vtime = gp_place(t[cur].vtime, pos[c], t[cur].weight, sl, 0);
-			t[cur].vdl = gp_vdeadline(t[cur].vtime, sl, t[cur].weight, 0);
+			if (*h < 0 || gp_before(t[i].vdl, t[*h].vdl))
+				*h = i;
 		}
+		cur = own;
+		if (sh >= 0 && (own < 0 || gp_before(gp_group_vdl(gp_group_vtime(grp, own_now, 0),
+								  gp_offset0(t[sh].ran ? sl : 0, 0)),
+						     t[own].vdl)))
+			cur = sh;
+		if (t[cur].pinned) {
+			if (gp_before(own_now, t[cur].vtime))
+				own_now = t[cur].vtime;
+		} else {
+			if (gp_before(vtime_now, t[cur].vtime))
+				vtime_now = t[cur].vtime;
+			grp = gp_group_vtime(grp, own_now, 0);
+		}
+		c = gp_charge(sl, t[cur].weight, 0);
+		t[cur].vtime += c;
+		t[cur].ran += sl;
+		if (!t[cur].pinned)
+			grp = gp_group_vtime(grp + c, own_now, 0);
+		t[cur].vtime = gp_place(t[cur].vtime, t[cur].pinned ? own_now : vtime_now, t[cur].weight, sl, 0);
+		t[cur].vdl = gp_vdeadline(t[cur].vtime, sl, t[cur].weight, 0);
 	}
 }
 
 static void test_queue_model(void)
 {
-	struct q_task t[4];
+	struct q_task t[2], u[3];
 	double r;
 
 	/*
-	 * The fault of one position for all CPUs' queues: nice 19 tasks on
-	 * CPU 1 move nothing on CPU 0, whose pair shares by weight.
+	 * A model of the rules as they are (the floor that tied a CPU's own
+	 * queue to the shared one's racing position, which gave 0.6 in the VM,
+	 * is not modelled: tests/vm/fair.vm guards against it).
 	 */
 	memset(t, 0, sizeof(t));
-	t[0] = (struct q_task){ .weight = 335, .cpu = 0 };
-	t[1] = (struct q_task){ .weight = 100, .cpu = 0 };
-	t[2] = (struct q_task){ .weight = 1, .cpu = 1 };
-	t[3] = (struct q_task){ .weight = 1, .cpu = 1 };
-	q_sim(t, 4, 20000 * MS, -1, 0, 0);
+	t[0] = (struct q_task){ .weight = 335, .pinned = 1 };
+	t[1] = (struct q_task){ .weight = 100, .pinned = 1 };
+	q_sim(t, 2, 1000 * MS, 20000 * MS);
 	r = (double)t[0].ran / (double)t[1].ran;
-	tap_ok(r > 3.2 && r < 3.5, "queues: nice -5 and nice 0 on CPU 0, nice 19 hogs on CPU 1: by weight (%.2f)", r);
+	tap_ok(r > 3.2 && r < 3.5, "queues: nice -5 and nice 0 pinned, the shared position racing: by weight (%.2f)", r);
+
+	memset(t, 0, sizeof(t));
+	t[0] = (struct q_task){ .weight = 335, .pinned = 0 };
+	t[1] = (struct q_task){ .weight = 100, .pinned = 1 };
+	q_sim(t, 2, 0, 20000 * MS);
+	r = (double)t[0].ran / (double)t[1].ran;
+	tap_ok(r > 3.2 && r < 3.5, "queues: a shared nice -5 task against a pinned nice 0 one: by weight (%.2f)", r);
+
+	memset(t, 0, sizeof(t));
+	t[0] = (struct q_task){ .weight = 335, .pinned = 1 };
+	t[1] = (struct q_task){ .weight = 100, .pinned = 0 };
+	q_sim(t, 2, 1000 * MS, 20000 * MS);
+	r = (double)t[0].ran / (double)t[1].ran;
+	tap_ok(r > 3.2 && r < 3.5, "queues: a pinned nice -5 task against a shared nice 0 one, the position racing: by weight (%.2f)", r);
+
+	memset(t, 0, sizeof(t));
+	t[0] = (struct q_task){ .weight = 1, .pinned = 0 };
+	t[1] = (struct q_task){ .weight = 100, .pinned = 1 };
+	q_sim(t, 2, 0, 20000 * MS);
+	r = (double)t[0].ran / (double)(t[0].ran + t[1].ran);
+	tap_ok(r > 0.03 && r < 0.06,
+	       "queues: a shared nice 19 task against a pinned nice 0 one: the capped lead gives it 5 ms in 105 (%.4f)", r);
 
 	/*
-	 * A task moved to a CPU whose position is far ahead keeps its place
-	 * against the tasks there: it neither takes the CPU for long (rebased
-	 * from far behind) nor waits for long (from far ahead).
+	 * A nice 19 task at the shared queue's head holds the others back on
+	 * this CPU for no more than the cap ahead (100 ms) a turn: a nice 0
+	 * shared task gets within a quarter of a pinned nice 0 one's CPU (on
+	 * one CPU; other CPUs would take the nice 19 task).
 	 */
-	memset(t, 0, sizeof(t));
-	t[0] = (struct q_task){ .weight = 100, .cpu = 0 };
-	t[1] = (struct q_task){ .weight = 100, .cpu = 1 };
-	t[2] = (struct q_task){ .weight = 100, .cpu = 1 };
-	q_sim(t, 3, 2000 * MS, 0, 1000 * MS, 1);
-	r = (double)(t[0].ran - 1000 * MS) / (double)(t[1].ran - 500 * MS);
-	tap_ok(r > 0.85 && r < 1.15,
-	       "queues: a task moved to another CPU's queue shares it equally from then on (%.2f)", r);
-	memset(t, 0, sizeof(t));
-	t[0] = (struct q_task){ .weight = 100, .cpu = 1 };
-	t[1] = (struct q_task){ .weight = 100, .cpu = 0 };
-	t[2] = (struct q_task){ .weight = 100, .cpu = 0 };
-	q_sim(t, 3, 2000 * MS, 0, 1000 * MS, 0);
-	r = (double)(t[0].ran - 1000 * MS) / (double)(t[1].ran - 500 * MS);
-	tap_ok(r > 0.85 && r < 1.15,
-	       "queues: and the other way, to a CPU whose position is far behind (%.2f)", r);
+	/*
+	 * The shared queue is one task on a CPU: two shared nice 0 tasks
+	 * confined to it split that one's share against a pinned nice 0 task
+	 * (a quarter each, the pinned one half; a third each is due).
+	 */
+	memset(u, 0, sizeof(u));
+	u[0] = (struct q_task){ .weight = 100, .pinned = 0 };
+	u[1] = (struct q_task){ .weight = 100, .pinned = 0 };
+	u[2] = (struct q_task){ .weight = 100, .pinned = 1 };
+	q_sim(u, 3, 0, 20000 * MS);
+	r = (double)u[2].ran / 20000 / MS;
+	tap_ok(r > 0.45 && r < 0.55,
+	       "queues: two shared nice 0 and a pinned nice 0 on one CPU: the pinned one gets half (%.3f; the others %.3f, %.3f)",
+	       r, (double)u[0].ran / 20000 / MS, (double)u[1].ran / 20000 / MS);
+
+	memset(u, 0, sizeof(u));
+	u[0] = (struct q_task){ .weight = 1, .pinned = 0 };
+	u[1] = (struct q_task){ .weight = 100, .pinned = 0 };
+	u[2] = (struct q_task){ .weight = 100, .pinned = 1 };
+	q_sim(u, 3, 0, 20000 * MS);
+	r = (double)u[1].ran / (double)u[2].ran;
+	tap_ok(r > 0.75 && r < 1.1,
+	       "queues: shared nice 0 and nice 19 against a pinned nice 0: the nice 0 ones within a quarter (%.3f, nice 19 %.4f)",
+	       r, (double)u[0].ran / 20000 / MS);
 }
 
 static struct gp_dm dm(unsigned miss, unsigned met, unsigned earned)
