@@ -1,6 +1,8 @@
 #!/bin/sh
-# Runs the configuration parser fuzzer (tests/fuzz/fuzz_config) from the seed
-# corpus for a bounded time; any crash, leak, sanitizer report, timeout or
+# Runs a fuzzer from its seed corpus for a bounded time: the configuration
+# parser's (tests/fuzz/fuzz_config, seeds in tests/fuzz/corpus), or with
+# FUZZ_TARGET=proc the /proc reader and matcher's (tests/fuzz/fuzz_proc,
+# seeds in tests/fuzz/proc-corpus); any crash, leak, sanitizer report, timeout or
 # broken invariant fails the test, and the input that did it is kept in
 # $BUILDDIR/tests/fuzz/artifacts/.
 #
@@ -11,14 +13,28 @@
 # Nothing is ever written into $SRCDIR (distcheck makes it read-only).
 : "${BUILDDIR:=.}"
 : "${SRCDIR:=.}"
-fuzzer=$BUILDDIR/tests/fuzz/fuzz_config
-seeds=$SRCDIR/tests/fuzz/corpus
+case ${FUZZ_TARGET:-config} in
+config)
+	fuzzer=$BUILDDIR/tests/fuzz/fuzz_config
+	seeds=$SRCDIR/tests/fuzz/corpus
+	what="the configuration parser"
+	;;
+proc)
+	fuzzer=$BUILDDIR/tests/fuzz/fuzz_proc
+	seeds=$SRCDIR/tests/fuzz/proc-corpus
+	what="the /proc reader and matcher"
+	;;
+*)
+	echo "Bail out! FUZZ_TARGET=$FUZZ_TARGET: expected config or proc"
+	exit 1
+	;;
+esac
 seconds=${1:-20}
 keep=${2:-}
 
 echo "1..1"
 if [ ! -x "$fuzzer" ]; then
-	echo "ok 1 - fuzz the configuration parser # SKIP $fuzzer was not built (needs clang with libFuzzer)"
+	echo "ok 1 - fuzz $what # SKIP $fuzzer was not built (needs clang with libFuzzer)"
 	exit 0
 fi
 
@@ -49,7 +65,7 @@ echo "# ..."
 grep -v -e '# Uses: [0-9]*$' -e '^###### Recommended dictionary' "$T/log" | tail -n 60 | sed 's/^/# /'
 
 if [ "$rc" -eq 0 ] && [ -z "$(ls "$T/artifacts")" ]; then
-	echo "ok 1 - fuzz the configuration parser for ${seconds}s"
+	echo "ok 1 - fuzz $what for ${seconds}s"
 	exit 0
 fi
 mkdir -p "$BUILDDIR/tests/fuzz/artifacts"
@@ -59,5 +75,5 @@ for f in "$T/artifacts"/*; do
 	echo "# reproducer: $fuzzer $BUILDDIR/tests/fuzz/artifacts/$(basename "$f")"
 	od -A d -c "$f" | head -n 20 | sed 's/^/#   /'
 done
-echo "not ok 1 - fuzz the configuration parser for ${seconds}s (exit $rc)"
+echo "not ok 1 - fuzz $what for ${seconds}s (exit $rc)"
 exit 1

@@ -55,15 +55,12 @@ expect_content() {
 # its first line is VALUE; fails after TIMEOUT_DS tenths of a second. State changes such
 # as a scheduler attaching are asynchronous, and a fixed long sleep would slow every run.
 wait_for() {
-	_n=0
-	while :; do
-		_v=$(head -n 1 "$1" 2>/dev/null) || _v="<unreadable>"
-		[ "$_v" = "$2" ] && return 0
-		[ "$_n" -ge "$3" ] && break
-		sleep 0.1
-		_n=$((_n + 1))
-	done
-	fail "$1 is '$_v', expected '$2' within $(($3 / 10)).$(($3 % 10)) s"
+	wait_eq "$3" "$2" "$1" first_line "$1"
+}
+
+# first_line FILE: its first line, or <unreadable>.
+first_line() {
+	head -n 1 "$1" 2>/dev/null || echo "<unreadable>"
 }
 
 # wait_eq TIMEOUT_DS EXPECTED WHAT CMD...: runs CMD every 0.1 s until it prints
