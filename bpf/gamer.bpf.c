@@ -202,7 +202,8 @@
  * Counters and wait times. counters[profile] (per-CPU) for every event above;
  * the table is GAMER_COUNTERS in intf.h, printed by `scx_gamer stats`, with
  * wait_hist[profile]: log2 histograms of the time from becoming runnable to
- * running (after a wake-up; after being put back), from which stats prints
+ * running (after a wake-up, a fork or the attach; after being put back),
+ * from which stats prints
  * p50 and p99 per profile. Per-CPU data lives in per-CPU maps (no two CPUs
  * share a cache line) and is bumped with plain adds: every writer is a
  * sched_ext callback, and those run on a CPU with interrupts off, so none
@@ -903,12 +904,25 @@ void BPF_STRUCT_OPS(gamer_runnable, struct task_struct *p, u64 enq_flags)
 	u32 eff;
 	u64 now;
 
-	if (!(enq_flags & ENQ_WAKEUP))
-		return;
 	tc = task_ctx_of(p);
 	if (!tc)
 		return;
 	now = gamer_now();
+	if (!(enq_flags & ENQ_WAKEUP)) {
+		/*
+		 * A new task, or one already runnable when the scheduler comes:
+		 * its first wait starts here (stats; the valve), counted as a
+		 * wake-up's. A queued task moved (affinity, nice) keeps the time
+		 * it has; a running one put back by such a change (an exit too:
+		 * the kernel moves the task out of its task group) is current
+		 * again at once and waits for nothing.
+		 */
+		if (!tc->wait_from && !tc->run_start) {
+			tc->wait_from = now;
+			tc->wait_wake = 1;
+		}
+		return;
+	}
 	task_refresh(p, tc);
 	hand_back(p, now);
 	tc->wait_from = now;
@@ -1590,6 +1604,8 @@ void BPF_STRUCT_OPS(gamer_enable, struct task_struct *p)
 		 */
 		tc->last_wake = tc->sleep_start = tc->burst_run = 0;
 		tc->queued = tc->wake_sync = tc->yielded = 0;
+		/* Set again as it becomes runnable and runs (ops.runnable, ops.running). */
+		tc->wait_from = tc->run_start = 0;
 	}
 }
 

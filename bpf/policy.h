@@ -357,7 +357,7 @@ struct task_ctx {
 	__u64 sleep_avg;  /* time asleep between bursts */
 	__u64 sleep_start;
 	__u64 burst_run;  /* CPU time of the burst so far */
-	__u64 run_start;  /* when it last started running */
+	__u64 run_start;  /* when it last started running, 0 before its first run (since ops.enable) */
 	__u64 exec_start; /* the kernel's CPU time of the task then (se.sum_exec_runtime) */
 	__u64 vdl;        /* virtual deadline it was last queued with */
 	__u64 wait_from;  /* when it last became runnable (wait histogram), 0 if running */

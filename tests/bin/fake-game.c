@@ -21,6 +21,10 @@
  * long: "sleeper PID" is printed for the last one. --setuid-on-usr1 UID
  * makes it take on UID as its real, effective and saved uid, all threads,
  * without an exec, when SIGUSR1 comes ("uid UID" is printed then).
+ * --spawn-on-usr2 N starts N threads at once when SIGUSR2 comes, each
+ * exiting at once, none joined (so the main thread does not sleep on them):
+ * "spawned N" is printed when all have exited. Each is a new task's first
+ * wait for the scheduler to count.
  *
  * Prints, flushed, one line per thread "thread NAME TID" (the final name),
  * "child PID" for a child, then "ready"; then sleeps until --seconds
@@ -34,6 +38,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,12 +139,27 @@ static int usage(void)
 	fprintf(stderr, "usage: fake-game [--comm NAME] [--rename-after-ms MS] [--seconds S]\n"
 			"                 [--period-us P --busy-us B] [--main-rename NAME] [--churn N]\n"
 			"                 [--child [ARG...] --end] [--sleepers N] [--setuid-on-usr1 UID]\n"
+			"                 [--spawn-on-usr2 N]\n"
 			"                 [THREAD...]\n"
 			"  THREAD: NAME or OLD>NEW (renamed after --rename-after-ms)\n");
 	return 2;
 }
 
-static volatile sig_atomic_t got_usr1;
+static volatile sig_atomic_t got_usr1, got_usr2;
+static atomic_long spawned_done;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	got_usr2 = 1;
+}
+
+static void *spawn_thread(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&spawned_done, 1);
+	return NULL;
+}
 
 static void on_usr1(int sig)
 {
@@ -154,7 +174,7 @@ static int name_ok(const char *s)
 
 int main(int argc, char **argv)
 {
-	long seconds = 600, churn = 0, sleepers = 0, setuid_to = -1;
+	long seconds = 600, churn = 0, sleepers = 0, setuid_to = -1, spawn = 0;
 	pid_t last_sleeper = 0;
 	const char *main_rename = NULL;
 	char **child = NULL;
@@ -183,6 +203,11 @@ int main(int argc, char **argv)
 			continue;
 		} else if (!strcmp(argv[i], "--setuid-on-usr1") && i + 1 < argc) {
 			setuid_to = atol(argv[++i]);
+			continue;
+		} else if (!strcmp(argv[i], "--spawn-on-usr2") && i + 1 < argc) {
+			spawn = atol(argv[++i]);
+			if (spawn <= 0 || spawn > 100000)
+				return usage();
 			continue;
 		} else if (!strcmp(argv[i], "--churn") && i + 1 < argc) {
 			churn = atol(argv[++i]);
@@ -252,15 +277,21 @@ int main(int argc, char **argv)
 				pause();
 		}
 	}
-	if (setuid_to >= 0) {
-		struct sigaction sa = { .sa_handler = on_usr1 };
-		sigset_t usr1;
+	if (setuid_to >= 0 || spawn) {
+		struct sigaction sa1 = { .sa_handler = on_usr1 }, sa2 = { .sa_handler = on_usr2 };
+		sigset_t usr;
 
-		/* Only the main thread takes it (the threads started below inherit this mask; the children forked above do not have it). */
-		sigemptyset(&usr1);
-		sigaddset(&usr1, SIGUSR1);
-		pthread_sigmask(SIG_BLOCK, &usr1, NULL);
-		sigaction(SIGUSR1, &sa, NULL);
+		/* Only the main thread takes them (the threads started below inherit this mask; the children forked above do not have it). */
+		sigemptyset(&usr);
+		if (setuid_to >= 0) {
+			sigaddset(&usr, SIGUSR1);
+			sigaction(SIGUSR1, &sa1, NULL);
+		}
+		if (spawn) {
+			sigaddset(&usr, SIGUSR2);
+			sigaction(SIGUSR2, &sa2, NULL);
+		}
+		pthread_sigmask(SIG_BLOCK, &usr, NULL);
 	}
 	for (long k = 0; k < churn && n_threads; k++) {
 		pthread_t ct;
@@ -307,6 +338,30 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("uid %ld\n", setuid_to);
+		fflush(stdout);
+	}
+	if (spawn) {
+		pthread_attr_t attr;
+		sigset_t none;
+
+		sigemptyset(&none);
+		while (!got_usr2)
+			sigsuspend(&none);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, 64 * 1024);
+		for (long k = 0; k < spawn; k++) {
+			pthread_t st;
+
+			if (pthread_create(&st, &attr, spawn_thread, NULL)) {
+				fprintf(stderr, "fake-game: spawn thread failed\n");
+				return 1;
+			}
+		}
+		pthread_attr_destroy(&attr);
+		while (atomic_load(&spawned_done) < spawn)
+			sleep_ms(100);
+		printf("spawned %ld\n", spawn);
 		fflush(stdout);
 	}
 	sleep_ms(seconds * 1000);
