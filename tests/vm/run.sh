@@ -113,7 +113,9 @@ if [ -d "$builddir/tests/bin" ]; then
 		fi
 	done
 fi
-for b in ${VM_HOST_BINS:-}; do
+# The test's own "# vm-host-bins: PROG..." line adds to VM_HOST_BINS.
+test_bins=$(sed -n 's/^# vm-host-bins: *//p' "$test_path" | head -n 1)
+for b in ${VM_HOST_BINS:-} $test_bins; do
 	p=$(command -v "$b" 2>/dev/null) || die "find host program $b: not on PATH"
 	case $p in
 	/*) add_bin "$p" ;;
