@@ -2223,6 +2223,20 @@ static int add_profile(struct config_set *set, struct profile *p)
 	return 0;
 }
 
+/*
+ * A name the directory listed that is not there any more: removed (or
+ * renamed away) since, which is a change to come, not an error. Keeps errno.
+ */
+static bool gone_since(int dfd, const char *name)
+{
+	int err = errno;
+	struct stat st;
+	bool gone = err == ENOENT && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) && errno == ENOENT;
+
+	errno = err;
+	return gone;
+}
+
 /* One profile file, opened relative to its directory. */
 static void load_profile_file(struct config_set *set, int dfd, const char *dir,
 			      const char *name, const char *path, const char *id, bool secure,
@@ -2235,7 +2249,9 @@ static void load_profile_file(struct config_set *set, int dfd, const char *dir,
 	/* Symlinks are followed (admins link shipped files); the fd is what is checked. */
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		diags_add(d, DIAG_ERROR, path, 0, 0, "failed to open the file: %s", strerror(errno));
+		if (!gone_since(dfd, name))
+			diags_add(d, DIAG_ERROR, path, 0, 0, "failed to open the file: %s",
+				  strerror(errno));
 		return;
 	}
 	if (fstat(fd, &st)) {
@@ -2342,8 +2358,9 @@ static void load_dir(struct config_set *set, const char *dir, bool secure,
 		}
 		if (fstatat(dirfd(dp), names[i], &st, 0)) {
 			/* A dangling symlink most likely: worth knowing. */
-			diags_add(d, DIAG_ERROR, path, 0, 0, "failed to stat the file: %s",
-				  strerror(errno));
+			if (!gone_since(dirfd(dp), names[i]))
+				diags_add(d, DIAG_ERROR, path, 0, 0,
+					  "failed to stat the file: %s", strerror(errno));
 		} else if (S_ISREG(st.st_mode)) {
 			for (h = 0; hide && h < hide->n; h++)
 				if (!strcmp(hide->id[h], id))

@@ -635,6 +635,7 @@ struct scanned {
 	unsigned long long start; /* to know it again (a pid may be reused) */
 	bool own, excluded, decided;
 	struct gamer_class cls;
+	char comm[PROC_COMM_LEN]; /* for the log */
 };
 
 static int cmp_pid(const void *a, const void *b)
@@ -810,6 +811,7 @@ void detect_rescan(struct detect *d, const char *why)
 		s.own = own_class(d, &pi, &r, &s.cls);
 		s.excluded = match_blocked(&r);
 		s.decided = s.own;
+		memcpy(s.comm, pi.comm, sizeof(s.comm));
 		proc_info_free(&pi);
 		if (n == cap) {
 			struct scanned *nv = realloc(v, (cap = cap ? cap * 2 : 512) * sizeof(*nv));
@@ -864,18 +866,30 @@ void detect_rescan(struct detect *d, const char *why)
 
 	for (i = 0; i < n; i++) {
 		struct scanned *s = &v[i];
+		struct gamer_class was;
+		uint32_t key = (uint32_t)s->pid;
+		bool had;
 		int dfd;
 
 		if (!s->decided) {
-			put_proc(d, (uint32_t)s->pid, NULL);
+			put_proc(d, key, NULL);
 			continue;
 		}
+		had = bpf_map_lookup_elem(d->proc_fd, &key, &was) == 0;
 		dfd = still_scanned(d, s);
-		if (dfd < 0 || !put_proc(d, (uint32_t)s->pid, &s->cls)) {
+		if (dfd < 0 || !put_proc(d, key, &s->cls)) {
 			s->decided = false;
 			if (dfd >= 0)
 				close(dfd);
 			continue;
+		}
+		/* Found by the scan, not by an event (one queued may follow). */
+		if (!had || !same_class(&was, &s->cls)) {
+			const struct profile *p = profile_of_slot(d, s->cls.slot);
+
+			d->st.matched++;
+			log_info("pid %d (%s): profile '%s' by %s (%s)", s->pid, s->comm,
+				 p ? p->id : "?", games_how_name(s->cls.how), why);
 		}
 		put_threads(d, dfd, profile_of_slot(d, s->cls.slot), s->cls.slot);
 		if (complete && !collect_tids(dfd, &tids, &n_tids, &tid_cap)) {

@@ -50,11 +50,23 @@
  */
 #define MAX_LINK_DIRS (WATCH_MAX_DIRS - 3)
 
-enum { PFD_SIGNAL, PFD_EVENTS, PFD_PROC, PFD_INOTIFY, PFD_TEST_TIMER, PFD_COUNT };
+/*
+ * A configuration directory that came or went is read again SETTLE_MS after
+ * the first such event, not at once: a directory replaced by another (mv d
+ * d.old && mv d.new d, a package manager's way) is then read once, whole,
+ * and not also in the moment it is missing, which would take its profiles
+ * out of the kernel and the running games' classes with them. One that was
+ * there at the last load and is still missing is waited for up to
+ * SETTLE_TRIES more times (2.2 s in all); then it counts as removed.
+ */
+#define SETTLE_MS 200
+#define SETTLE_TRIES 10
+
+enum { PFD_SIGNAL, PFD_EVENTS, PFD_PROC, PFD_INOTIFY, PFD_SETTLE, PFD_TEST_TIMER, PFD_COUNT };
 static const char *const pfd_names[PFD_COUNT] = {
 	[PFD_SIGNAL] = "signal",	    [PFD_EVENTS] = "scheduler event",
 	[PFD_PROC] = "process event",  [PFD_INOTIFY] = "inotify",
-	[PFD_TEST_TIMER] = "test timer",
+	[PFD_SETTLE] = "settle timer", [PFD_TEST_TIMER] = "test timer",
 };
 
 /*
@@ -89,6 +101,10 @@ struct daemon {
 	char link_dirs[MAX_LINK_DIRS][PATH_MAX];
 	int n_link_dirs;
 	int inotify_fd;
+	int settle_fd;	      /* the timer of a pending full reload (SETTLE_MS) */
+	bool full_pending;    /* a directory came or went: reread all when it fires */
+	int settle_waits;     /* times it fired while a directory was missing */
+	bool had_dir[3];      /* config dir, admin and shipped profiles: there at the last load */
 	bool pinned;
 	/* For `status`: */
 	uint64_t generation;
@@ -365,6 +381,20 @@ static int resolve_and_apply(struct daemon *d, const char *what)
 	return ret;
 }
 
+/* The configuration's directories, in had_dir's order. */
+static const char *config_dir_n(const struct daemon *d, int i)
+{
+	return i == 0 ? d->opts->paths.config_dir : i == 1 ? d->admin_profiles
+							   : d->opts->paths.profile_dir;
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* Load (or reload) every file and push the result. 0 when all files were valid. */
 static int load_and_apply(struct daemon *d, bool first)
 {
@@ -375,8 +405,10 @@ static int load_and_apply(struct daemon *d, bool first)
 	};
 	struct config_set next;
 	struct diags dg = { 0 };
-	int ret;
+	int ret, i;
 
+	for (i = 0; i < 3; i++)
+		d->had_dir[i] = is_dir(config_dir_n(d, i));
 	/*
 	 * Files first, then the set: a file that fails gets its last good
 	 * version back before `extends` is resolved, once, by
@@ -598,6 +630,65 @@ static bool adds_or_removes(struct daemon *d, const char *id)
 	return access(d->cfg.profiles[idx].path, F_OK) != 0;
 }
 
+/* Read every file again (a SIGHUP, a directory that came or went). */
+static void full_reload(struct daemon *d)
+{
+	d->full_pending = false;
+	/*
+	 * Watch first, then read: a file written into a directory that just
+	 * appeared is either read now or reported by the new watch.
+	 */
+	watch_config_dirs(d);
+	load_and_apply(d, false);
+	watch_config_dirs(d);
+}
+
+static int settle_arm(struct daemon *d)
+{
+	struct itimerspec its = { .it_value = { .tv_nsec = SETTLE_MS * 1000000L } };
+
+	if (timerfd_settime(d->settle_fd, 0, &its, NULL) == 0)
+		return 0;
+	log_warn("failed to arm the settle timer: %s", strerror(errno));
+	return -1;
+}
+
+/* A directory came or went: read everything again once it has settled. */
+static void settle_then_reload(struct daemon *d)
+{
+	/* Its own watch, or its parent's, for what happens meanwhile. */
+	watch_config_dirs(d);
+	if (d->full_pending)
+		return;
+	d->full_pending = true;
+	d->settle_waits = 0;
+	if (settle_arm(d))
+		full_reload(d); /* no timer: now, as before */
+}
+
+static void settle_fired(struct daemon *d)
+{
+	uint64_t n;
+	int i;
+
+	if (read(d->settle_fd, &n, sizeof(n)) != (ssize_t)sizeof(n) || !d->full_pending)
+		return;
+	for (i = 0; i < 3; i++) {
+		if (d->had_dir[i] && !is_dir(config_dir_n(d, i)))
+			break;
+	}
+	if (i < 3 && d->settle_waits < SETTLE_TRIES) {
+		d->settle_waits++;
+		log_debug("%s is missing: waiting for it to come back (%d of %d)",
+			  config_dir_n(d, i), d->settle_waits, SETTLE_TRIES);
+		if (settle_arm(d) == 0)
+			return;
+	}
+	if (i < 3)
+		log_info("%s is gone: reading the configuration without it", config_dir_n(d, i));
+	full_reload(d);
+}
+
 /*
  * Apply what inotify reported. Changed files are read again on their own;
  * a profile appearing or going away rereads everything, since other
@@ -627,17 +718,18 @@ static void handle_inotify(struct daemon *d)
 			on_change(&pd, &c);
 		}
 	}
-	full = rescan || pd.overflow;
+	if (rescan) {
+		settle_then_reload(d);
+		goto out;
+	}
+	/* The full reload to come reads these too. */
+	if (d->full_pending)
+		goto out;
+	full = pd.overflow;
 	for (i = 0; !full && i < pd.n_ids; i++)
 		full = adds_or_removes(d, pd.ids[i]);
 	if (full) {
-		/*
-		 * Watch first, then read: a file written into a directory that
-		 * just appeared is either read now or reported by the new watch.
-		 */
-		watch_config_dirs(d);
-		load_and_apply(d, false);
-		watch_config_dirs(d);
+		full_reload(d);
 		goto out;
 	}
 	if (!pd.daemon_file && pd.n_ids == 0)
@@ -756,6 +848,11 @@ static int setup(struct daemon *d)
 		return -1;
 	d->maps.counters_fd = bpf_map__fd(d->s.skel->maps.counters);
 	d->maps.wait_hist_fd = bpf_map__fd(d->s.skel->maps.wait_hist);
+	d->settle_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->settle_fd < 0) {
+		log_error("failed to create a timer: %s", strerror(errno));
+		return -1;
+	}
 	/* Watch before loading: a save during the load is then not missed. */
 	d->inotify_fd = watch_init();
 	if (d->inotify_fd < 0)
@@ -839,7 +936,7 @@ static int restart(struct sched *s, struct restarts *r)
 
 int cmd_run(const struct run_opts *opts)
 {
-	struct daemon d = { .opts = opts, .inotify_fd = -1 };
+	struct daemon d = { .opts = opts, .inotify_fd = -1, .settle_fd = -1 };
 	struct pollfd pfd[PFD_COUNT];
 	sigset_t sigs;
 	int sfd = -1, tfd = -1, lock_fd, ret = EXIT_FAIL;
@@ -898,6 +995,7 @@ int cmd_run(const struct run_opts *opts)
 	pfd[PFD_EVENTS] = (struct pollfd){ .fd = sched_events_fd(&d.s), .events = POLLIN };
 	pfd[PFD_PROC] = (struct pollfd){ .fd = detect_fd(d.det), .events = POLLIN };
 	pfd[PFD_INOTIFY] = (struct pollfd){ .fd = d.inotify_fd, .events = POLLIN };
+	pfd[PFD_SETTLE] = (struct pollfd){ .fd = d.settle_fd, .events = POLLIN };
 	pfd[PFD_TEST_TIMER] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 
 	while (!stop) {
@@ -918,8 +1016,7 @@ int cmd_run(const struct run_opts *opts)
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
 					log_info("received SIGHUP, reloading the configuration");
-					load_and_apply(&d, false);
-					watch_config_dirs(&d);
+					full_reload(&d);
 				} else {
 					log_info("received %s, %s", strsignal((int)si.ssi_signo),
 						 opts->no_attach ? "exiting" : "detaching");
@@ -942,6 +1039,8 @@ int cmd_run(const struct run_opts *opts)
 		}
 		if (pfd[PFD_INOTIFY].revents & POLLIN)
 			handle_inotify(&d);
+		if (pfd[PFD_SETTLE].revents & POLLIN)
+			settle_fired(&d);
 		if (pfd[PFD_TEST_TIMER].revents & POLLIN) {
 			uint64_t n;
 
@@ -982,6 +1081,8 @@ out_sched:
 	applied_free(&d.applied);
 	if (tfd >= 0)
 		close(tfd);
+	if (d.settle_fd >= 0)
+		close(d.settle_fd);
 	close(sfd);
 	close(lock_fd);
 	return ret;

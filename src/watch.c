@@ -185,8 +185,16 @@ static int handle_event(const struct inotify_event *ev,
 		return 1;
 	}
 	if (ev->mask & IN_MOVE_SELF) {
-		/* The watch follows the moved directory, but ours is the path. */
-		inotifytools_remove_watch_by_wd(ev->wd);
+		/*
+		 * The watch follows the moved directory, but ours is the path:
+		 * drop it and unname it, so the path can be watched again. The
+		 * kernel may have dropped it already (the moved directory
+		 * removed since): then there is nothing to remove, and the
+		 * library's own remove would say so on stderr.
+		 */
+		if (inotify_rm_watch(inotify_fd, ev->wd) && errno != EINVAL)
+			log_warn("failed to drop a moved directory's watch: %s", strerror(errno));
+		inotifytools_set_filename_by_wd(ev->wd, "");
 		return 1;
 	}
 	if (ev->mask & IN_DELETE_SELF)

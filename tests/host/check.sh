@@ -91,4 +91,29 @@ check "a symlinked profile in a world-writable directory: refused" \
 	contains "$out" "$T/open: error: the daemon refuses this directory: writable by group or others (mode 0777)"
 rm "$T/etc/profiles/linked.yaml"
 
+ln -s "$T/nowhere.yaml" "$T/etc/profiles/dangling.yaml"
+run sg check
+check "a dangling symlink in the profiles directory: an error" \
+	contains "$out" "$T/etc/profiles/dangling.yaml: error: failed to stat the file: No such file or directory"
+rm "$T/etc/profiles/dangling.yaml"
+# A file removed between the directory's listing and its open is a change
+# still to come (the daemon hears of it), not an error: 200 checks while
+# another process creates and removes one (without the fix about one in
+# ten says "failed to stat" or "failed to open").
+if [ -x "${BUILDDIR:-.}/tests/bin/flicker" ]; then
+	"${BUILDDIR:-.}/tests/bin/flicker" "$T/etc/profiles/aflicker.yaml" 60 >"$T/flicker.out" 2>&1 &
+	fl=$!
+	n=0 i=0
+	while [ "$i" -lt 200 ]; do
+		sg check 2>&1 | grep -q "failed to" && n=$((n + 1))
+		i=$((i + 1))
+	done
+	kill "$fl" 2>/dev/null
+	wait "$fl" 2>/dev/null
+	rm -f "$T/etc/profiles/aflicker.yaml"
+	check "a profile removed while check lists the directory: no error (got $n in 200)" [ "$n" -eq 0 ]
+else
+	skip "a profile removed while check lists the directory" "tests/bin/flicker not built"
+fi
+
 done_testing

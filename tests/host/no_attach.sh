@@ -139,6 +139,40 @@ mkdir "$etc/profiles" && profile 13ms >"$etc/profiles/mine.yaml"
 settle mine 13ms
 check "the admin directory recreated" [ "$(slice_of mine)" = 13ms ]
 
+# The admin directory replaced by a copy (cp -a, then two renames: a package
+# manager's or a configuration tool's way), with a moment in between when no
+# directory has its name: read once it is back, its profiles never out.
+lines=$(wc -l <"$log") r=$(reloads)
+cp -a "$etc/profiles" "$etc/profiles.new"
+mv "$etc/profiles" "$etc/profiles.old"
+sleep 1
+mv "$etc/profiles.new" "$etc/profiles"
+rm -rf "$etc/profiles.old"
+wait_until 50 reloads_past "$r"
+check "the admin directory replaced: read again once it is back" reloads_past "$r"
+since() { tail -n "+$((lines + 1))" "$log"; }
+check "... its profiles never left the kernel meanwhile" sh -c '! grep "configuration reloaded" | grep -v " 0 removed"' <<EOF
+$(since)
+EOF
+# The same, all done before the daemon looks: the old directory's watch is
+# gone by then (the kernel dropped it with the directory).
+lines=$(wc -l <"$log")
+kill -STOP "$pid"
+cp -a "$etc/profiles" "$etc/profiles.new"
+mv "$etc/profiles" "$etc/profiles.old"
+mv "$etc/profiles.new" "$etc/profiles"
+rm -rf "$etc/profiles.old"
+kill -CONT "$pid"
+profile 21ms >"$etc/profiles/mine.yaml"
+settle mine 21ms
+check "... also when the old one is gone before the daemon looks: the new one is watched" \
+	[ "$(slice_of mine)" = 21ms ]
+check "... and nothing complains about the old one's watch" sh -c '! grep -i "watch"' <<EOF
+$(since)
+EOF
+profile 13ms >"$etc/profiles/mine.yaml"
+settle mine 13ms
+
 # A bad edit changes nothing and says where it is wrong.
 e=$(errors)
 printf 'schema: 1\nlog_level: info\ndefaults:\n  slice: 5\n' >"$etc/scx_gamer.yaml"
