@@ -41,6 +41,32 @@ else
 	kernels=$(printf '%s\n' "$out" | grep -v '^vm:' || true)
 fi
 [ -n "$kernels" ] || no_kernel "kernel.sh list found none"
+# A long test's own "# vm-kernels: oldest newest" line runs it on those ends
+# of the list only (kernel.sh lists oldest first); an explicit
+# SCX_GAMER_VM_KERNELS runs it on those given.
+ends=$(sed -n 's/^# vm-kernels: *//p' "$test_path" | head -n 1)
+if [ -n "$ends" ] && [ -z "${SCX_GAMER_VM_KERNELS:-}" ]; then
+	# shellcheck disable=SC2086 # one word per kernel
+	set -- $kernels
+	first=$1
+	eval "last=\${$#}"
+	picked=
+	for e in $ends; do
+		case $e in
+		oldest) k=$first ;;
+		newest) k=$last ;;
+		*)
+			echo "Bail out! $test_path: vm-kernels takes oldest and newest, not '$e'"
+			exit 1
+			;;
+		esac
+		case " $picked " in
+		*" $k "*) ;;
+		*) picked="$picked $k" ;;
+		esac
+	done
+	kernels=$picked
+fi
 
 # Fetch every kernel before the plan, so that "none could be had" can still skip.
 ready=
