@@ -160,7 +160,7 @@ struct gamer_tunables {
 #define GAMER_MAX_PROFILES 256
 #define GAMER_PROFILE_DEFAULTS 0
 
-/* Keys of a tunables block (src/config.h enum tunable_field). */
+/* Keys of a tunables block (src/conf/conf.h enum tunable_field). */
 #define GAMER_TUNABLE_COUNT (14 + GAMER_ROLE_COUNT)
 #define GAMER_ID_LEN 64
 #define GAMER_PATH_LEN 256

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libFuzzer target for the configuration parser (src/config.c, src/diag.c).
+ * libFuzzer target for the configuration parser (src/conf/config.c, src/conf/diag.c).
  *
  * Every input is read both as scx_gamer.yaml and as a profile. Whatever the
  * input, the parsers must not crash, leak or hit undefined behaviour, and
@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gamer_config.h"
+#include "conf/conf.h"
 
 #define FUZZ_FILE "fuzz.yaml"
 #define FUZZ_ID "fuzz"

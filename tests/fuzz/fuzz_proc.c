@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * libFuzzer target for what detection reads from /proc and how it matches
- * (src/procfs.c, src/match.c): a process's stat, status, comm, cmdline,
+ * (src/daemon/procfs.c, src/daemon/match.c): a process's stat, status, comm, cmdline,
  * environ and exe link, a thread's name and the proc mount's mountinfo line
  * all come from the input, written as files of a directory laid out like
  * /proc (on /dev/shm when it is there), and read back the way the daemon
@@ -44,9 +44,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gamer_config.h"
-#include "match.h"
-#include "procfs.h"
+#include "conf/conf.h"
+#include "daemon/match.h"
+#include "daemon/procfs.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

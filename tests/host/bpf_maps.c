@@ -19,8 +19,8 @@
 
 #include "log.h"
 /* scheduler.h brings intf.h, whose types the skeleton uses. */
-#include "scheduler.h"
-#include "gamer.skel.h"
+#include "daemon/scheduler.h"
+#include "daemon/gamer.skel.h"
 #include "../tests/tap.h"
 
 static int lookup_data(struct bpf_map *map, void *buf)

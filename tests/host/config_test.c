@@ -5,7 +5,7 @@
  * column, layering through extends, and loading real directories.
  *
  * The expected ranges and defaults are written out here again on purpose,
- * not taken from src/config.c: a test that read the implementation's table
+ * not taken from src/conf/config.c: a test that read the implementation's table
  * could not notice the table being wrong. The same list is checked against
  * the tables in docs/CONFIG.md, so the reference cannot drift either.
  */
@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../src/gamer_config.h"
+#include "../../src/conf/conf.h"
 #include "../tap.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

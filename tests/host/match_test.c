@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Matching processes to profiles (src/match.c) against real /proc-like
+ * Matching processes to profiles (src/daemon/match.c) against real /proc-like
  * trees: each case writes PID/{stat,comm,cmdline,environ}, an exe symlink
  * and task/TID/comm files into a temporary directory and reads them back
  * with the same code the daemon uses on /proc. The last cases read the
@@ -25,8 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../src/gamer_config.h"
-#include "../../src/match.h"
+#include "../../src/conf/conf.h"
+#include "../../src/daemon/match.h"
 #include "../tap.h"
 
 static char root[64];

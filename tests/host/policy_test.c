@@ -20,8 +20,8 @@
 #include "../tap.h"
 #include "../../src/log.h"
 /* scheduler.h brings intf.h, whose types the skeleton uses. */
-#include "../../src/scheduler.h"
-#include "gamer.skel.h"
+#include "../../src/daemon/scheduler.h"
+#include "daemon/gamer.skel.h"
 #include "../../bpf/policy_test.h"
 
 #define MS 1000000ULL

@@ -3,7 +3,7 @@
  * No BPF reader ever sees a half-written profile.
  *
  * A writer thread publishes self-checking values (bpf/intf_test.h) as fast as
- * it can through the daemon's own writer (src/maps.c) while the gamer_test_read
+ * it can through the daemon's own writer (src/daemon/maps.c) while the gamer_test_read
  * syscall program, running under the real verifier in the host kernel, reads
  * them with the scheduler's reader and counts values that mix two writes.
  *
@@ -23,10 +23,10 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
-#include "maps.h"
+#include "daemon/maps.h"
 /* scheduler.h brings intf.h, whose types the skeleton uses. */
-#include "scheduler.h"
-#include "gamer.skel.h"
+#include "daemon/scheduler.h"
+#include "daemon/gamer.skel.h"
 #include "../bpf/intf_test.h"
 #include "../tests/tap.h"
 

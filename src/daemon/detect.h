@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "apply.h"
-#include "gamer_config.h"
+#include "conf/conf.h"
 
 struct detect;
 struct sched;

@@ -18,10 +18,10 @@
 #include <time.h>
 
 #include "cmd.h"
-#include "games.h"
+#include "daemon/games.h"
+#include "daemon/scheduler.h"
+#include "daemon/state.h"
 #include "log.h"
-#include "scheduler.h"
-#include "state.h"
 
 /* Split a status line in place into at most n tab-separated fields. */
 static int split(char *line, char **f, int n)

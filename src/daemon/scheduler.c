@@ -16,7 +16,7 @@
 #include "log.h"
 /* scheduler.h brings intf.h, whose types the skeleton uses. */
 #include "scheduler.h"
-#include "gamer.skel.h"
+#include "daemon/gamer.skel.h"
 
 /* Values of the kernel's enum scx_exit_kind (include/linux/sched/ext.h). */
 static const struct {

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/intf.h"
+#include "../../bpf/intf.h"
 
 struct gamer_bpf;
 struct bpf_link;

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "gamer_config.h"
+#include "conf/conf.h"
 #include "log.h"
 
 static void installed_paths(const struct paths *p, struct config_paths *cp, char *file,

@@ -22,7 +22,7 @@
 #include "log.h"
 #include "match.h"
 #include "scheduler.h"
-#include "gamer.skel.h"
+#include "daemon/gamer.skel.h"
 
 /* decide_one(): the real uid is the one /proc shows. */
 #define PROC_UID_READ UINT32_MAX

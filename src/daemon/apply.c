@@ -8,7 +8,7 @@
 #include "apply.h"
 #include "log.h"
 
-_Static_assert(TF_COUNT == GAMER_TUNABLE_COUNT, "intf.h and config.h disagree on the tunables");
+_Static_assert(TF_COUNT == GAMER_TUNABLE_COUNT, "intf.h and conf.h disagree on the tunables");
 
 int apply_slot_of(const struct applied *a, const char *id)
 {

@@ -37,7 +37,7 @@
 
 #include <yaml.h>
 
-#include "gamer_config.h"
+#include "conf.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

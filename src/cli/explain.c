@@ -23,12 +23,12 @@
 
 #include <bpf/bpf.h>
 
-#include "../bpf/policy.h"
+#include "../../bpf/policy.h"
 #include "cmd.h"
-#include "games.h"
-#include "gamer_config.h"
+#include "conf/conf.h"
+#include "daemon/games.h"
+#include "daemon/match.h"
 #include "log.h"
-#include "match.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD 0x80 /* O_EXCL: a pidfd for a thread (Linux 6.9) */

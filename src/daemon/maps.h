@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "../bpf/intf.h"
+#include "../../bpf/intf.h"
 
 struct profile_maps {
 	int ver_fd;   /* profile_ver */

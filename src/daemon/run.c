@@ -42,7 +42,7 @@
 #include "scheduler.h"
 #include "state.h"
 #include "watch.h"
-#include "gamer.skel.h"
+#include "daemon/gamer.skel.h"
 
 /*
  * Directories of symlink targets watched besides the configuration's three:

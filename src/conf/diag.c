@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gamer_config.h"
+#include "conf.h"
 
 void diags_add(struct diags *d, enum diag_severity sev, const char *file,
 	       unsigned int line, unsigned int col, const char *fmt, ...)

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "gamer_config.h"
+#include "conf/conf.h"
 
 struct daemon_state {
 	bool attached;

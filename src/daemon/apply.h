@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-#include "gamer_config.h"
+#include "conf/conf.h"
 #include "maps.h"
 
 struct applied {

@@ -36,8 +36,8 @@
 #include <bpf/libbpf.h>
 
 #include "cmd.h"
+#include "daemon/maps.h"
 #include "log.h"
-#include "maps.h"
 
 static const struct {
 	const char *name;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../bpf/intf.h"
+#include "../../bpf/intf.h"
 
 struct game_entry {
 	uint32_t pid;

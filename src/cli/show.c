@@ -18,9 +18,9 @@
 #include <bpf/libbpf.h>
 
 #include "cmd.h"
-#include "gamer_config.h"
+#include "conf/conf.h"
+#include "daemon/maps.h"
 #include "log.h"
-#include "maps.h"
 
 struct pinned {
 	int ver_fd, slots_fd, info_fd;

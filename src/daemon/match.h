@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gamer_config.h"
+#include "conf/conf.h"
 #include "procfs.h"
 
 /* True when entry e matches pi; else *failed is the first key that did not. */

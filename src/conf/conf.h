@@ -7,15 +7,15 @@
  *
  * The schema is the user-facing contract, documented in docs/CONFIG.md.
  */
-#ifndef SCX_GAMER_GAMER_CONFIG_H
-#define SCX_GAMER_GAMER_CONFIG_H
+#ifndef SCX_GAMER_CONF_H
+#define SCX_GAMER_CONF_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../bpf/intf.h"
+#include "../../bpf/intf.h"
 #include "log.h"
 
 /* Limits that keep a hostile or broken file from costing much. */
@@ -281,4 +281,4 @@ int config_open_file(const char *path, bool require_secure, struct diags *d);
 /* Index of the profile with this id in c->profiles, or -1. */
 int config_find_profile(const struct config_set *c, const char *id);
 
-#endif /* SCX_GAMER_GAMER_CONFIG_H */
+#endif /* SCX_GAMER_CONF_H */
