@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libFuzzer target for the configuration parser (src/conf/config.c, src/conf/diag.c).
+ * libFuzzer target for the configuration parser (src/conf/).
  *
  * Every input is read both as scx_gamer.yaml and as a profile. Whatever the
  * input, the parsers must not crash, leak or hit undefined behaviour, and

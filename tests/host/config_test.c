@@ -5,8 +5,8 @@
  * column, layering through extends, and loading real directories.
  *
  * The expected ranges and defaults are written out here again on purpose,
- * not taken from src/conf/config.c: a test that read the implementation's table
- * could not notice the table being wrong. The same list is checked against
+ * not taken from src/conf/schema.c: a test that read the implementation's
+ * table could not notice the table being wrong. The same list is checked against
  * the tables in docs/CONFIG.md, so the reference cannot drift either.
  */
 #include "config.h"

@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Reading the configuration from disk: opening files and directories the
+ * way the daemon trusts them (owned by root, not writable by group or
+ * others, checked on the opened fd), scanning the profile directories in
+ * name order with admin files hiding shipped ones of the same id, and
+ * handing each file to parse.c and the set to resolve.c.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf-internal.h"
+
+/* Whether root alone can change what this fd refers to; reported when not. */
+static bool secure_fd(int fd, const char *path, const char *what, struct diags *d)
+{
+	struct stat st;
+	bool ok = true;
+
+	if (fstat(fd, &st)) {
+		diags_add(d, DIAG_ERROR, path, 0, 0, "failed to stat the %s: %s", what,
+			  strerror(errno));
+		return false;
+	}
+	if (st.st_uid != 0) {
+		diags_add(d, DIAG_ERROR, path, 0, 0, "the daemon refuses this %s: owned by uid %u, not root",
+			  what, (unsigned int)st.st_uid);
+		ok = false;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		diags_add(d, DIAG_ERROR, path, 0, 0,
+			  "the daemon refuses this %s: writable by group or others (mode %04o)", what,
+			  (unsigned int)(st.st_mode & 07777));
+		ok = false;
+	}
+	return ok;
+}
+
+/* The directory named by path's dirname, if it exists, checked like a file. */
+static bool secure_dir_of(const char *path, struct diags *d)
+{
+	char dir[PATH_MAX], *slash;
+	bool ok;
+	int dfd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT; /* nothing there to read, nothing to plant */
+	ok = secure_fd(dfd, dir, "directory", d);
+	close(dfd);
+	return ok;
+}
+
+/*
+ * The directory that holds the opened file fd (after symlinks: where the file
+ * really is), checked like the file: whoever can write there can replace the
+ * file (scx_gamer.yaml's directory, a symlinked profile's target directory).
+ */
+static bool secure_parent(int fd, struct diags *d)
+{
+	char link[64], real[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, real, sizeof(real) - 1);
+	if (n <= 0) {
+		diags_add(d, DIAG_ERROR, link, 0, 0, "failed to find where the file is: %s",
+			  n < 0 ? strerror(errno) : "empty link");
+		return false;
+	}
+	real[n] = '\0';
+	return secure_dir_of(real, d);
+}
+
+/*
+ * Open a configuration file the way config_load() does. Symlinks are followed
+ * (admins link files) and it is the opened file that is checked; O_NONBLOCK
+ * keeps a FIFO planted under a profile name from hanging the daemon.
+ * missing_ok: ENOENT returns -1 with errno set and no message.
+ */
+static int open_config(const char *path, bool secure, struct diags *d, bool missing_ok)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int err = errno;
+
+		if (!(missing_ok && err == ENOENT))
+			diags_add(d, DIAG_ERROR, path, 0, 0, "failed to open the file: %s",
+				  strerror(err));
+		errno = err;
+		return -1;
+	}
+	if (fstat(fd, &st)) {
+		diags_add(d, DIAG_ERROR, path, 0, 0, "failed to stat the file: %s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		diags_add(d, DIAG_ERROR, path, 0, 0, "not a regular file");
+		goto fail;
+	}
+	if (secure && (!secure_fd(fd, path, "file", d) || !secure_parent(fd, d)))
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	errno = EINVAL;
+	return -1;
+}
+
+int config_open_file(const char *path, bool require_secure, struct diags *d)
+{
+	return open_config(path, require_secure, d, false);
+}
+
+static void load_daemon(const char *path, bool secure, struct daemon_config *dc,
+			struct diags *d)
+{
+	int fd;
+
+	memset(dc, 0, sizeof(*dc));
+	if (path) {
+		fd = open_config(path, secure, d, true);
+		if (fd < 0 && errno == ENOENT) {
+			diags_add(d, DIAG_WARNING, path, 0, 0, "not found; using built-in defaults");
+		} else if (fd >= 0) {
+			config_parse_daemon(fd, path, dc, d);
+			close(fd);
+		}
+	}
+	/* Without a usable file: built-in defaults, but still named for messages. */
+	if (!dc->path) {
+		dc->log_level = LOG_INFO;
+		tunables_builtin(&dc->defaults.v);
+		dc->path = path ? strdup(path) : NULL;
+	}
+}
+
+/*
+ * Profile files are NAME.yaml; the rest of a directory (editor backups *~,
+ * swap files *.swp, emacs locks .#*, dotfiles, notes) is not configuration.
+ */
+bool config_is_profile_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return name[0] != '.' && len > 5 && !strcmp(name + len - 5, ".yaml");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct id_list {
+	char **id, **path;
+	size_t n;
+};
+
+static void id_list_free(struct id_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->id[i]);
+		free(l->path[i]);
+	}
+	free(l->id);
+	free(l->path);
+	memset(l, 0, sizeof(*l));
+}
+
+static int id_list_add(struct id_list *l, const char *id, const char *path)
+{
+	char **ids = realloc(l->id, (l->n + 1) * sizeof(*ids)), **paths;
+
+	if (!ids)
+		return -1;
+	l->id = ids;
+	paths = realloc(l->path, (l->n + 1) * sizeof(*paths));
+	if (!paths)
+		return -1;
+	l->path = paths;
+	l->id[l->n] = strdup(id);
+	l->path[l->n] = strdup(path);
+	if (!l->id[l->n] || !l->path[l->n]) {
+		free(l->id[l->n]);
+		free(l->path[l->n]);
+		return -1;
+	}
+	l->n++;
+	return 0;
+}
+
+static int add_hidden(struct config_set *set, const char *id, const char *path,
+		      const char *by)
+{
+	struct hidden_profile *v = realloc(set->hidden, (set->n_hidden + 1) * sizeof(*v)), *h;
+
+	if (!v)
+		return -1;
+	set->hidden = v;
+	h = &v[set->n_hidden];
+	h->id = strdup(id);
+	h->path = strdup(path);
+	h->hidden_by = strdup(by);
+	if (!h->id || !h->path || !h->hidden_by) {
+		free(h->id);
+		free(h->path);
+		free(h->hidden_by);
+		return -1;
+	}
+	set->n_hidden++;
+	return 0;
+}
+
+static int add_profile(struct config_set *set, struct profile *p)
+{
+	struct profile *v = realloc(set->profiles, (set->n_profiles + 1) * sizeof(*v));
+
+	if (!v)
+		return -1;
+	set->profiles = v;
+	v[set->n_profiles++] = *p;
+	return 0;
+}
+
+/*
+ * A name the directory listed that is not there any more: removed (or
+ * renamed away) since, which is a change to come, not an error. Keeps errno.
+ */
+static bool gone_since(int dfd, const char *name)
+{
+	int err = errno;
+	struct stat st;
+	bool gone = err == ENOENT && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) && errno == ENOENT;
+
+	errno = err;
+	return gone;
+}
+
+/* One profile file, opened relative to its directory. */
+static void load_profile_file(struct config_set *set, int dfd, const char *dir,
+			      const char *name, const char *path, const char *id, bool secure,
+			      struct diags *d)
+{
+	struct profile p;
+	struct stat st;
+	int fd;
+
+	/* Symlinks are followed (admins link shipped files); the fd is what is checked. */
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (!gone_since(dfd, name))
+			diags_add(d, DIAG_ERROR, path, 0, 0, "failed to open the file: %s",
+				  strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st)) {
+		diags_add(d, DIAG_ERROR, path, 0, 0, "failed to stat the file: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode))
+		goto out;
+	if (secure && (!secure_fd(fd, path, "file", d) || !secure_parent(fd, d)))
+		goto out;
+	if (set->n_profiles >= CONFIG_MAX_PROFILES) {
+		diags_add(d, DIAG_ERROR, path, 0, 0,
+			  "left out: more than %d profiles (in %s and before it)",
+			  CONFIG_MAX_PROFILES, dir);
+		goto out;
+	}
+	if (config_parse_profile(fd, path, id, &p, d))
+		goto out;
+	if (add_profile(set, &p)) {
+		diags_add(d, DIAG_ERROR, path, 0, 0, "out of memory");
+		profile_free(&p);
+	}
+out:
+	close(fd);
+}
+
+/*
+ * Every NAME.yaml in dir, in name order. hide: ids found in the admin
+ * directory, which hide shipped files of the same id; found: gets the ids
+ * this directory holds.
+ */
+static void load_dir(struct config_set *set, const char *dir, bool secure,
+		     const struct id_list *hide, struct id_list *found, struct diags *d)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *dp;
+	int dfd;
+
+	if (!dir)
+		return;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		/* No directory is no profiles: both are optional. */
+		if (errno != ENOENT)
+			diags_add(d, DIAG_ERROR, dir, 0, 0, "failed to open the directory: %s",
+				  strerror(errno));
+		return;
+	}
+	if (secure && !secure_fd(dfd, dir, "directory", d)) {
+		close(dfd);
+		return;
+	}
+	dp = fdopendir(dfd);
+	if (!dp) {
+		diags_add(d, DIAG_ERROR, dir, 0, 0, "failed to read the directory: %s",
+			  strerror(errno));
+		close(dfd);
+		return;
+	}
+	for (;;) {
+		errno = 0;
+		de = readdir(dp);
+		if (!de) {
+			if (errno)
+				diags_add(d, DIAG_ERROR, dir, 0, 0, "failed to read the directory: %s",
+					  strerror(errno));
+			break;
+		}
+		if (!config_is_profile_name(de->d_name))
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			char **v = realloc(names, ncap * sizeof(*v));
+
+			if (!v)
+				goto nomem;
+			names = v;
+			cap = ncap;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n])
+			goto nomem;
+		n++;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t stem = strlen(names[i]) - 5;
+		char *path = NULL, *id = NULL;
+		struct stat st;
+		size_t h;
+
+		if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {
+			path = NULL;
+			goto nomem;
+		}
+		id = strndup(names[i], stem);
+		if (!id) {
+			free(path);
+			goto nomem;
+		}
+		if (fstatat(dirfd(dp), names[i], &st, 0)) {
+			/* A dangling symlink most likely: worth knowing. */
+			if (!gone_since(dirfd(dp), names[i]))
+				diags_add(d, DIAG_ERROR, path, 0, 0,
+					  "failed to stat the file: %s", strerror(errno));
+		} else if (S_ISREG(st.st_mode)) {
+			for (h = 0; hide && h < hide->n; h++)
+				if (!strcmp(hide->id[h], id))
+					break;
+			if (hide && h < hide->n) {
+				if (add_hidden(set, id, path, hide->path[h]))
+					diags_add(d, DIAG_ERROR, path, 0, 0, "out of memory");
+			} else {
+				if (found && id_list_add(found, id, path))
+					diags_add(d, DIAG_ERROR, path, 0, 0, "out of memory");
+				load_profile_file(set, dirfd(dp), dir, names[i], path, id, secure, d);
+			}
+		}
+		free(path);
+		free(id);
+	}
+	goto out;
+nomem:
+	diags_add(d, DIAG_ERROR, dir, 0, 0, "out of memory");
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(dp);
+}
+
+int config_load_files(const struct config_paths *paths, bool require_secure,
+		      struct config_set *out, struct diags *d)
+{
+	size_t errors = d->errors;
+	struct id_list admin = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	/*
+	 * Whoever can write the configuration directory can plant or swap
+	 * scx_gamer.yaml and profiles/: then neither is read.
+	 */
+	if (require_secure && paths->config_file && !secure_dir_of(paths->config_file, d)) {
+		load_daemon(NULL, false, &out->daemon, d);
+		free(out->daemon.path);
+		out->daemon.path = strdup(paths->config_file);
+		load_dir(out, paths->shipped_profiles, require_secure, NULL, NULL, d);
+		return -1;
+	}
+	load_daemon(paths->config_file, require_secure, &out->daemon, d);
+	load_dir(out, paths->admin_profiles, require_secure, NULL, &admin, d);
+	load_dir(out, paths->shipped_profiles, require_secure, &admin, NULL, d);
+	id_list_free(&admin);
+	return d->errors == errors ? 0 : -1;
+}
+
+int config_load(const struct config_paths *paths, bool require_secure, struct config_set *out,
+		struct diags *d)
+{
+	size_t errors = d->errors;
+
+	config_load_files(paths, require_secure, out, d);
+	config_resolve(out, d);
+	return d->errors == errors ? 0 : -1;
+}
+
+void config_set_free(struct config_set *c)
+{
+	daemon_config_free(&c->daemon);
+	for (size_t i = 0; i < c->n_profiles; i++)
+		profile_free(&c->profiles[i]);
+	free(c->profiles);
+	for (size_t i = 0; i < c->n_hidden; i++) {
+		free(c->hidden[i].id);
+		free(c->hidden[i].path);
+		free(c->hidden[i].hidden_by);
+	}
+	free(c->hidden);
+	memset(c, 0, sizeof(*c));
+}
