@@ -28,6 +28,7 @@
 #include "conf/conf.h"
 #include "daemon/games.h"
 #include "daemon/match.h"
+#include "daemon/pins.h"
 #include "log.h"
 
 #ifndef PIDFD_THREAD
@@ -106,7 +107,7 @@ static void print_threads(const struct paths *paths, const struct config_set *cf
 		idx = config_find_profile(cfg, live_id);
 		p = idx >= 0 ? &cfg->profiles[idx] : NULL;
 	}
-	snprintf(path, sizeof(path), "%s/task_ctxs", paths->pin_dir);
+	pin_path(path, sizeof(path), paths->pin_dir, PIN_TASK_CTXS);
 	ctx_fd = bpf_obj_get(path);
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	dir = opendir(path);
@@ -123,7 +124,7 @@ static void print_threads(const struct paths *paths, const struct config_set *cf
 
 		if (tid <= 0 || !proc_thread_comm("/proc", pid, tid, comm, sizeof(comm)))
 			continue;
-		if (games_lookup(paths->pin_dir, "task_class", (uint32_t)tid, &tcls) == 0) {
+		if (games_lookup(paths->pin_dir, PIN_TASK_CLASS, (uint32_t)tid, &tcls) == 0) {
 			role = tcls.role;
 			if (tcls.how == GAMER_HOW_THREAD_RULE)
 				snprintf(from, sizeof(from), "threads[%u]", tcls.rule);
@@ -244,13 +245,13 @@ int cmd_explain(const struct paths *paths, const char *arg)
 		printf("chosen: none (uid not in game_users)\n");
 	else if (r.excluded >= 0)
 		printf("chosen: none (excluded)\n");
-	else if (games_lookup(paths->pin_dir, "proc_class", (uint32_t)pi.ppid, &pc) == 0)
+	else if (games_lookup(paths->pin_dir, PIN_PROC_CLASS, (uint32_t)pi.ppid, &pc) == 0)
 		printf("chosen: none by its own match; it inherits its parent's (pid %d)\n", pi.ppid);
 	else
 		printf("chosen: none by its own match (and its parent %d has no profile to inherit)\n",
 		       pi.ppid);
 
-	live = games_lookup(paths->pin_dir, "proc_class", (uint32_t)pid, &pc) == 0;
+	live = games_lookup(paths->pin_dir, PIN_PROC_CLASS, (uint32_t)pid, &pc) == 0;
 	if (live) {
 		time_t t = games_wall_time(pc.since_ns);
 		struct tm tm;
@@ -270,7 +271,7 @@ int cmd_explain(const struct paths *paths, const char *arg)
 	} else {
 		char probe[PATH_MAX];
 
-		snprintf(probe, sizeof(probe), "%s/proc_class", paths->pin_dir);
+		pin_path(probe, sizeof(probe), paths->pin_dir, PIN_PROC_CLASS);
 		printf("in the scheduler: %s\n",
 		       access(probe, F_OK) == 0 ? "no profile (the defaults)"
 						: "unknown (no running daemon: maps not pinned)");

@@ -20,18 +20,19 @@
 #include "cmd.h"
 #include "conf/conf.h"
 #include "daemon/maps.h"
+#include "daemon/pins.h"
 #include "log.h"
 
 struct pinned {
 	int ver_fd, slots_fd, info_fd;
 };
 
-static int open_pinned(const char *dir, const char *name)
+static int open_pinned(const char *dir, enum pin pin)
 {
 	char path[PATH_MAX];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	pin_path(path, sizeof(path), dir, pin);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		log_error("failed to open %s: %s (is `scx_gamer run` running?)", path,
@@ -107,7 +108,7 @@ static void show_seen(const struct paths *paths, bool json)
 	int fd, n, cpu;
 
 	n = libbpf_num_possible_cpus();
-	fd = open_pinned(paths->pin_dir, "cfg_seen");
+	fd = open_pinned(paths->pin_dir, PIN_CFG_SEEN);
 	if (fd < 0 || n <= 0)
 		goto out;
 	seen = calloc((size_t)n, sizeof(*seen));
@@ -144,11 +145,11 @@ int cmd_show(const struct paths *paths, const char *id, bool json)
 	uint32_t slot;
 	int ret = EXIT_FAIL, shown = 0, err;
 
-	p.ver_fd = open_pinned(paths->pin_dir, "profile_ver");
+	p.ver_fd = open_pinned(paths->pin_dir, PIN_PROFILE_VER);
 	if (p.ver_fd < 0)
 		goto out;
-	p.slots_fd = open_pinned(paths->pin_dir, "profile_slots");
-	p.info_fd = open_pinned(paths->pin_dir, "profile_info");
+	p.slots_fd = open_pinned(paths->pin_dir, PIN_PROFILE_SLOTS);
+	p.info_fd = open_pinned(paths->pin_dir, PIN_PROFILE_INFO);
 	if (p.slots_fd < 0 || p.info_fd < 0)
 		goto out;
 	for (slot = 0; slot < GAMER_MAX_PROFILES; slot++) {

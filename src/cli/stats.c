@@ -37,6 +37,7 @@
 
 #include "cmd.h"
 #include "daemon/maps.h"
+#include "daemon/pins.h"
 #include "log.h"
 
 static const struct {
@@ -98,19 +99,19 @@ static __u64 wait_percentile(const __u64 *h, unsigned int pct, __u64 *n)
 }
 
 /* Open a pinned map and make sure it is the one this build knows. */
-static int open_map(const char *dir, const char *name, __u32 type, __u32 value_size)
+static int open_map(const char *dir, enum pin pin, __u32 type, __u32 value_size)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
 	char path[PATH_MAX];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	pin_path(path, sizeof(path), dir, pin);
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			log_error("no %s at %s: is the daemon running? (start it with '%s run')",
-				  name, path, PACKAGE_NAME);
+				  pin_name(pin), path, PACKAGE_NAME);
 		else if (errno == EPERM || errno == EACCES)
 			log_error("cannot open %s: %s (reading the scheduler's maps needs root)",
 				  path, strerror(errno));
@@ -154,15 +155,15 @@ static int read_sample(const char *pin_dir, struct sample *s, void *percpu, int 
 	int counters_fd, info_fd = -1, hist_fd = -1, ret = -1, cpu, k;
 	uint32_t slot;
 
-	counters_fd = open_map(pin_dir, "counters", BPF_MAP_TYPE_PERCPU_ARRAY,
+	counters_fd = open_map(pin_dir, PIN_COUNTERS, BPF_MAP_TYPE_PERCPU_ARRAY,
 			       sizeof(struct gamer_counters));
 	if (counters_fd < 0)
 		goto out;
-	hist_fd = open_map(pin_dir, "wait_hist", BPF_MAP_TYPE_PERCPU_ARRAY,
+	hist_fd = open_map(pin_dir, PIN_WAIT_HIST, BPF_MAP_TYPE_PERCPU_ARRAY,
 			   sizeof(struct gamer_wait_hist));
 	if (hist_fd < 0)
 		goto out;
-	info_fd = open_map(pin_dir, "profile_info", BPF_MAP_TYPE_ARRAY, sizeof(info));
+	info_fd = open_map(pin_dir, PIN_PROFILE_INFO, BPF_MAP_TYPE_ARRAY, sizeof(info));
 	if (info_fd < 0)
 		goto out;
 

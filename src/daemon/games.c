@@ -15,18 +15,18 @@
 
 #include "games.h"
 
-static int open_quiet(const char *dir, const char *name)
+static int open_quiet(const char *dir, enum pin pin)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	pin_path(path, sizeof(path), dir, pin);
 	return bpf_obj_get(path);
 }
 
 void games_slot_id(const char *pin_dir, unsigned int slot, char *buf, size_t len)
 {
 	struct gamer_profile_info info;
-	int fd = open_quiet(pin_dir, "profile_info");
+	int fd = open_quiet(pin_dir, PIN_PROFILE_INFO);
 	uint32_t key = slot;
 
 	buf[0] = '\0';
@@ -39,7 +39,7 @@ void games_slot_id(const char *pin_dir, unsigned int slot, char *buf, size_t len
 	close(fd);
 }
 
-int games_lookup(const char *pin_dir, const char *map, uint32_t key, struct gamer_class *c)
+int games_lookup(const char *pin_dir, enum pin map, uint32_t key, struct gamer_class *c)
 {
 	int fd = open_quiet(pin_dir, map), ret;
 
@@ -62,7 +62,7 @@ int games_count_threads(const char *pin_dir)
 	uint32_t key, next, *keys = NULL, *nk;
 	size_t n = 0, cap = 0, uniq = 0;
 	void *prev = NULL;
-	int fd = open_quiet(pin_dir, "task_class");
+	int fd = open_quiet(pin_dir, PIN_TASK_CLASS);
 
 	if (fd < 0)
 		return -1;
@@ -115,7 +115,7 @@ int games_read(const char *pin_dir, struct game_entry **out, size_t *n)
 	size_t cap = 0, cnt = 0;
 	uint32_t key, next;
 	void *prev = NULL;
-	int fd = open_quiet(pin_dir, "proc_class");
+	int fd = open_quiet(pin_dir, PIN_PROC_CLASS);
 
 	*out = NULL;
 	*n = 0;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "../../bpf/intf.h"
+#include "pins.h"
 
 struct game_entry {
 	uint32_t pid;
@@ -27,8 +28,8 @@ struct game_entry {
 int games_read(const char *pin_dir, struct game_entry **out, size_t *n);
 /* How many task_class entries there are (threads with a class of their own); -1. */
 int games_count_threads(const char *pin_dir);
-/* The class of one thread (task_class) or process (proc_class); 0 or -1. */
-int games_lookup(const char *pin_dir, const char *map, uint32_t key, struct gamer_class *c);
+/* The class of one thread (PIN_TASK_CLASS) or process (PIN_PROC_CLASS); 0 or -1. */
+int games_lookup(const char *pin_dir, enum pin map, uint32_t key, struct gamer_class *c);
 /* Profile id of a slot from profile_info into buf; "" if none. */
 void games_slot_id(const char *pin_dir, unsigned int slot, char *buf, size_t len);
 /* Wall-clock time of a CLOCK_BOOTTIME timestamp. */

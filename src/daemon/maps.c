@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "maps.h"
+#include "pins.h"
 
 int maps_open(struct profile_maps *m, int ver_fd, int slots_fd, int info_fd)
 {
@@ -140,9 +141,11 @@ static int zero_percpu(int fd, uint32_t id, size_t value_size, const char *name)
 
 int maps_zero_counters(struct profile_maps *m, uint32_t id)
 {
-	int err = zero_percpu(m->counters_fd, id, sizeof(struct gamer_counters), "counters");
+	int err = zero_percpu(m->counters_fd, id, sizeof(struct gamer_counters),
+			      pin_name(PIN_COUNTERS));
 
 	if (err)
 		return err;
-	return zero_percpu(m->wait_hist_fd, id, sizeof(struct gamer_wait_hist), "wait_hist");
+	return zero_percpu(m->wait_hist_fd, id, sizeof(struct gamer_wait_hist),
+			   pin_name(PIN_WAIT_HIST));
 }

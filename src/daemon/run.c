@@ -39,6 +39,7 @@
 #include "detect.h"
 #include "log.h"
 #include "maps.h"
+#include "pins.h"
 #include "scheduler.h"
 #include "state.h"
 #include "watch.h"
@@ -113,18 +114,13 @@ struct daemon {
 	struct diags resolve_errors; /* extends problems; recomputed every time */
 };
 
-/* The maps `show` reads, by their pin names. */
+/* The maps the commands read, by their pin names (pins.h). */
 static struct bpf_map *pinned_map(struct daemon *d, int i, const char **name)
 {
-	static const char *const names[] = { "profile_ver", "profile_slots", "profile_info",
-					     "cfg_seen",    "counters",      "task_class",
-					     "proc_class",  "class_gen",     "task_ctxs",
-					     "wait_hist" };
-
-	if (i >= (int)(sizeof(names) / sizeof(names[0])))
+	if (i >= PIN_COUNT)
 		return NULL;
-	*name = names[i];
-	return bpf_object__find_map_by_name(d->s.skel->obj, names[i]);
+	*name = pin_name((enum pin)i);
+	return bpf_object__find_map_by_name(d->s.skel->obj, *name);
 }
 
 static void unpin_maps(struct daemon *d)
