@@ -199,6 +199,15 @@
  * already in that CPU's local queue are handed back (ops.cpu_release) and
  * queued again, so they do not wait behind it (counted as reenqueued).
  *
+ * CPU hotplug. The scheduler stays attached when a CPU goes or comes back
+ * (ops.cpu_offline, ops.cpu_online; counted as cpu_hotplugs): the kernel
+ * stops calling ops.dispatch for a CPU it has marked offline and queues what
+ * is enqueued there straight onto its local queue, so ops.cpu_offline moves
+ * what waits in that CPU's own queue onto its local queue, from where the
+ * kernel migrates it off the CPU. Where that cannot be done (no DSQ iterator,
+ * or a task left that may not run there) it asks the kernel for a restart, as
+ * a scheduler without these callbacks gets, and the daemon attaches again.
+ *
  * Counters and wait times. counters[profile] (per-CPU) for every event above;
  * the table is GAMER_COUNTERS in intf.h, printed by `scx_gamer stats`, with
  * wait_hist[profile]: log2 histograms of the time from becoming runnable to
@@ -289,6 +298,8 @@ const volatile __u64 scx_enums[GAMER_NR_SCX_ENUMS] = {
 #define DSQ_LOCAL_DEFAULT SCX_DSQ_LOCAL
 #define DSQ_LOCAL_ON_DEFAULT SCX_DSQ_LOCAL_ON
 #define DSQ_ITER_REV_DEFAULT SCX_DSQ_ITER_REV
+#define ECODE_ACT_RESTART_DEFAULT SCX_ECODE_ACT_RESTART
+#define ECODE_RSN_HOTPLUG_DEFAULT SCX_ECODE_RSN_HOTPLUG
 	GAMER_SCX_ENUMS(GAMER_SCX_ENUM_DEFAULT)
 #undef GAMER_SCX_ENUM_DEFAULT
 };
@@ -1584,6 +1595,103 @@ void BPF_STRUCT_OPS(gamer_cpu_release, s32 cpu, struct scx_cpu_release_args *arg
 	gamer_reenqueue_local();
 }
 
+/*
+ * Ask the kernel for a restart, as it does itself for a scheduler without
+ * the hotplug callbacks (the daemon attaches again).
+ */
+static __always_inline void hotplug_restart(s32 cpu, u32 left)
+{
+	static char fmt[] = "cpu %d going offline with %u task(s) left in its queue";
+	unsigned long long args[2] = { cpu, left };
+
+	if (bpf_ksym_exists(scx_bpf_exit_bstr))
+		scx_bpf_exit_bstr(scx_enums[GAMER_SCX_ECODE_ACT_RESTART] |
+					  scx_enums[GAMER_SCX_ECODE_RSN_HOTPLUG],
+				  fmt, args, sizeof(args));
+}
+
+/*
+ * Test hook (--test-hotplug-restart): behave as a scheduler without the
+ * hotplug callbacks, for which the kernel asks this restart itself.
+ */
+const volatile bool test_hotplug_restart;
+
+static __always_inline void test_restart(s32 cpu, bool online)
+{
+	static char fmt[] = "cpu %d going online=%d (--test-hotplug-restart)";
+	unsigned long long args[2] = { cpu, online };
+
+	if (bpf_ksym_exists(scx_bpf_exit_bstr))
+		scx_bpf_exit_bstr(scx_enums[GAMER_SCX_ECODE_ACT_RESTART] |
+					  scx_enums[GAMER_SCX_ECODE_RSN_HOTPLUG],
+				  fmt, args, sizeof(args));
+}
+
+/*
+ * Move the tasks of queue dsq that wait on cpu's runqueue onto its local
+ * queue: all of them for cpu's own queue; for the shared one, those whose
+ * runqueue is cpu's. One that may not run there stays: in the shared queue
+ * other CPUs can take it; in cpu's own it is never the case (it would have
+ * been queued anew), and the caller asks for a restart.
+ */
+static __noinline void offline_move(u64 dsq, s32 cpu, bool own)
+{
+	struct bpf_iter_scx_dsq it;
+	struct task_struct *p;
+
+	/*
+	 * An open-coded iterator loop: the verifier checks one pass, not each
+	 * (so nothing that changes from pass to pass, such as a count).
+	 */
+	if (!bpf_iter_scx_dsq_new(&it, dsq, 0)) {
+		while ((p = bpf_iter_scx_dsq_next(&it))) {
+			if ((own || gamer_task_cpu(p) == cpu) && may_run_on(p, cpu))
+				gamer_dsq_move(&it, p, DSQ_LOCAL_ON | (u64)cpu, 0);
+		}
+	}
+	bpf_iter_scx_dsq_destroy(&it);
+}
+
+/*
+ * cpu is going offline: ops.dispatch is no longer called for it, so what
+ * waits on its runqueue in our queues goes onto its local queue, which the
+ * kernel empties onto other CPUs: its own queue (pinned tasks, per-CPU
+ * kthreads), and the shared queue's tasks whose runqueue is cpu's - a task
+ * allowed only on CPUs that all go (kcompactd of a node taken offline)
+ * would wait there for ever, no other CPU may take it.
+ */
+void BPF_STRUCT_OPS(gamer_cpu_offline, s32 cpu)
+{
+	u32 left;
+
+	count(0, GAMER_CNT_HOTPLUG);
+	if (test_hotplug_restart) {
+		test_restart(cpu, false);
+		return;
+	}
+	if (!gamer_have_user_dsq() || cpu < 0 || (u32)cpu >= nr_cpus)
+		return;
+	if (!gamer_can_iter()) {
+		left = gamer_dsq_nr_queued(CPU_DSQ(cpu)) + gamer_dsq_nr_queued(SHARED_DSQ);
+		if (left)
+			hotplug_restart(cpu, left);
+		return;
+	}
+	offline_move(CPU_DSQ(cpu), cpu, true);
+	offline_move(SHARED_DSQ, cpu, false);
+	left = gamer_dsq_nr_queued(CPU_DSQ(cpu));
+	if (left)
+		hotplug_restart(cpu, left);
+}
+
+/* cpu is back: ops.dispatch runs for it again and finds its queues as left. */
+void BPF_STRUCT_OPS(gamer_cpu_online, s32 cpu)
+{
+	count(0, GAMER_CNT_HOTPLUG);
+	if (test_hotplug_restart)
+		test_restart(cpu, true);
+}
+
 s32 BPF_STRUCT_OPS(gamer_init_task, struct task_struct *p, struct scx_init_task_args *args)
 {
 	if (!bpf_task_storage_get(&task_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
@@ -2060,6 +2168,8 @@ struct sched_ext_ops gamer_ops = {
 	.stopping = (void *)gamer_stopping,
 	.yield = (void *)gamer_yield,
 	.cpu_release = (void *)gamer_cpu_release,
+	.cpu_online = (void *)gamer_cpu_online,
+	.cpu_offline = (void *)gamer_cpu_offline,
 	.init_task = (void *)gamer_init_task,
 	.enable = (void *)gamer_enable,
 	.init = (void *)gamer_init,

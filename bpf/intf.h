@@ -65,7 +65,9 @@ enum gamer_compat {
 	X(DSQ_GLOBAL, "scx_dsq_id_flags", "SCX_DSQ_GLOBAL")  \
 	X(DSQ_LOCAL, "scx_dsq_id_flags", "SCX_DSQ_LOCAL")    \
 	X(DSQ_LOCAL_ON, "scx_dsq_id_flags", "SCX_DSQ_LOCAL_ON") \
-	X(DSQ_ITER_REV, "scx_dsq_iter_flags", "SCX_DSQ_ITER_REV")
+	X(DSQ_ITER_REV, "scx_dsq_iter_flags", "SCX_DSQ_ITER_REV") \
+	X(ECODE_ACT_RESTART, "scx_exit_code", "SCX_ECODE_ACT_RESTART") \
+	X(ECODE_RSN_HOTPLUG, "scx_exit_code", "SCX_ECODE_RSN_HOTPLUG")
 
 enum gamer_scx_enum {
 #define GAMER_SCX_ENUM_ID(id, type, name) GAMER_SCX_##id,
@@ -294,7 +296,8 @@ struct gamer_proc_event {
 	X(PREEMPTIONS, preemptions, "wake-ups that preempted a running task with a later deadline") \
 	X(LOCAL, cpu_queue_dispatches, "of dispatches, to one CPU's own queue (pinned tasks, per-CPU kthreads)") \
 	X(REENQUEUED, reenqueued, "tasks handed back when an RT or deadline task took their CPU") \
-	X(VALVE, valve_runs, "tasks run out of turn after waiting over 2 s (the starvation valve)")
+	X(VALVE, valve_runs, "tasks run out of turn after waiting over 2 s (the starvation valve)") \
+	X(HOTPLUG, cpu_hotplugs, "CPUs that went offline or came back while attached")
 
 enum gamer_counter {
 #define GAMER_COUNTER_ENUM(id, name, help) GAMER_CNT_##id,

@@ -25,6 +25,8 @@ struct run_opts {
 	bool log_level_forced; /* -v given: the config's log_level does not apply */
 	/* Test hook: make the BPF side report an error this long after attach. */
 	long test_error_after_ms;
+	/* Test hook: CPU hotplug makes the scheduler ask for a restart. */
+	bool test_hotplug_restart;
 };
 
 int cmd_run(const struct run_opts *opts);

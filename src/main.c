@@ -28,6 +28,7 @@ enum {
 	OPT_JSON,
 	OPT_WATCH,
 	OPT_COUNT,
+	OPT_TEST_HOTPLUG_RESTART,
 };
 
 static const struct option long_options[] = {
@@ -44,6 +45,7 @@ static const struct option long_options[] = {
 	{ "count", required_argument, NULL, OPT_COUNT },
 	/* Test only: not in --help; see docs/TESTING.md. */
 	{ "test-error-after", required_argument, NULL, OPT_TEST_ERROR_AFTER },
+	{ "test-hotplug-restart", no_argument, NULL, OPT_TEST_HOTPLUG_RESTART },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -228,6 +230,9 @@ int main(int argc, char **argv)
 				log_error("--test-error-after needs milliseconds, got '%s'", optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case OPT_TEST_HOTPLUG_RESTART:
+			run.test_hotplug_restart = true;
 			break;
 		default:
 			fprintf(stderr, "Try '%s --help' for more information.\n", PACKAGE_NAME);

@@ -966,6 +966,7 @@ int cmd_run(const struct run_opts *opts)
 		log_error("failed to create a signalfd: %s", strerror(errno));
 		goto out_unlock;
 	}
+	d.s.test_hotplug_restart = opts->test_hotplug_restart;
 	if (sched_load(&d.s, !opts->no_attach))
 		goto out_sfd;
 	/* Tunables are in the maps before the scheduler first runs. */
@@ -977,8 +978,9 @@ int cmd_run(const struct run_opts *opts)
 	} else {
 		if (sched_attach(&d.s))
 			goto out_sched;
-		report_attached("attached");
+		/* Before "attached", which tests wait for. */
 		sched_report_compat(&d.s);
+		report_attached("attached");
 	}
 
 	if (opts->test_error_after_ms >= 0 && !opts->no_attach) {

@@ -286,6 +286,7 @@ static int open_object(struct sched *s, bool attachable, bool with_inh, bool wit
 		return -ENOENT;
 	}
 	set_topology(s->skel);
+	s->skel->rodata->test_hotplug_restart = s->test_hotplug_restart;
 	vmlinux = btf__load_vmlinux_btf();
 	if (!vmlinux)
 		log_debug("failed to read the kernel's BTF: %s", strerror(errno));
@@ -337,9 +338,10 @@ static int load_again(struct sched *s, bool attachable, bool with_inh, bool with
 int sched_load(struct sched *s, bool attachable)
 {
 	int err, i;
-	bool with_inh = false, with_creds;
+	bool with_inh = false, with_creds, test_hotplug_restart = s->test_hotplug_restart;
 
 	memset(s, 0, sizeof(*s));
+	s->test_hotplug_restart = test_hotplug_restart;
 	err = open_object(s, attachable, true, true);
 	if (err)
 		goto fail;
@@ -615,6 +617,8 @@ void sched_report_compat(const struct sched *s)
 		if (missing & compat_notes[i].bit)
 			log_warn("%s", compat_notes[i].what);
 	}
+	if (s->test_hotplug_restart && (missing & GAMER_COMPAT_NO_EXIT_BSTR))
+		log_warn("--test-hotplug-restart: scx_bpf_exit is not callable on this kernel, so a hotplug asks for no restart");
 	/* scx_bpf_exit only matters as the stand-in for scx_bpf_error. */
 	if (!(missing & GAMER_COMPAT_NO_ERROR_BSTR))
 		return;

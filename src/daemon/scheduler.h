@@ -27,6 +27,7 @@ struct sched {
 	bool exited; /* ops.exit has run: exit_info is complete */
 	uint64_t ecode_restart; /* the kernel's SCX_ECODE_ACT_RESTART */
 	bool restarting;	/* in sched_restart(): what the first attach said is not repeated */
+	bool test_hotplug_restart; /* test hook: the hotplug callbacks ask for a restart */
 };
 
 /* From the kernel's enum scx_exit_kind: error kinds are numbered from 1024. */
@@ -46,7 +47,7 @@ int sched_preflight(void);
 /*
  * Open and load the BPF object. With attachable false only its maps are
  * created (no struct_ops), which works on kernels without sched_ext: tests use
- * it to reach the real kernel maps.
+ * it to reach the real kernel maps. Clears *s but for test_hotplug_restart.
  */
 int sched_load(struct sched *s, bool attachable);
 int sched_attach(struct sched *s);
