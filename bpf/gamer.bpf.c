@@ -1656,7 +1656,8 @@ static __noinline void offline_move(u64 dsq, s32 cpu, bool own)
  * cpu is going offline: ops.dispatch is no longer called for it, so what
  * waits on its runqueue in our queues goes onto its local queue, which the
  * kernel empties onto other CPUs: its own queue (pinned tasks, per-CPU
- * kthreads), and the shared queue's tasks whose runqueue is cpu's - a task
+ * kthreads), and the shared queue's tasks whose runqueue is cpu's: they
+ * count in its nr_running, which the hotplug waits to see empty, and a task
  * allowed only on CPUs that all go (kcompactd of a node taken offline)
  * would wait there for ever, no other CPU may take it.
  */
