@@ -77,32 +77,13 @@ static bool installed(const struct paths *p, const char *admin, const char *path
 	return in_dir(path, p->config_dir) || in_dir(path, admin) || in_dir(path, p->profile_dir);
 }
 
-/* Replace or add profile p in c (ownership moves). */
-static int put_profile(struct config_set *c, struct profile *p)
-{
-	int i = config_find_profile(c, p->id);
-	struct profile *v;
-
-	if (i >= 0) {
-		profile_free(&c->profiles[i]);
-		c->profiles[i] = *p;
-		return 0;
-	}
-	v = realloc(c->profiles, (c->n_profiles + 1) * sizeof(*v));
-	if (!v)
-		return -1;
-	c->profiles = v;
-	c->profiles[c->n_profiles++] = *p;
-	return 0;
-}
-
 int cmd_check(const struct paths *paths, char **files, int n_files)
 {
 	char file[PATH_MAX], admin[PATH_MAX], id[NAME_MAX + 1];
 	struct config_paths cp;
 	struct config_set c;
 	struct diags d = { 0 }, ignored = { 0 };
-	int i, fd, ret = 0;
+	int i, ret = 0;
 
 	installed_paths(paths, &cp, file, admin);
 	if (n_files == 0) {
@@ -114,34 +95,33 @@ int cmd_check(const struct paths *paths, char **files, int n_files)
 	config_load(&cp, true, &c, &ignored);
 	diags_free(&ignored);
 	for (i = 0; i < n_files; i++) {
-		fd = config_open_file(files[i], installed(paths, admin, files[i]), &d);
-		if (fd < 0) {
-			ret = -1;
-			continue;
-		}
+		bool secure = installed(paths, admin, files[i]);
+		enum conf_file_status st;
+
 		if (is_daemon_file(files[i])) {
 			struct daemon_config dc;
 
-			if (config_parse_daemon(fd, files[i], &dc, &d) == 0) {
+			st = config_load_daemon(files[i], secure, &dc, &d);
+			if (st == CONF_FILE_LOADED) {
 				daemon_config_free(&c.daemon);
 				c.daemon = dc;
-			} else {
-				ret = -1;
 			}
 		} else {
 			struct profile p;
 
-			if (config_parse_profile(fd, files[i], stem(files[i], id, sizeof(id)), &p,
-						 &d) == 0) {
-				if (put_profile(&c, &p)) {
-					profile_free(&p);
-					ret = -1;
-				}
-			} else {
-				ret = -1;
+			st = config_load_profile(AT_FDCWD, files[i], files[i],
+						 stem(files[i], id, sizeof(id)), secure, &p, &d);
+			if (st == CONF_FILE_LOADED && config_put_profile(&c, &p)) {
+				profile_free(&p);
+				diags_add(&d, DIAG_ERROR, files[i], 0, 0, "out of memory");
+				st = CONF_FILE_FAILED;
 			}
 		}
-		close(fd);
+		if (st == CONF_FILE_GONE)
+			diags_add(&d, DIAG_ERROR, files[i], 0, 0, "failed to open the file: %s",
+				  strerror(ENOENT));
+		if (st != CONF_FILE_LOADED)
+			ret = -1;
 	}
 	if (config_resolve(&c, &d))
 		ret = -1;

@@ -107,8 +107,7 @@ static void print_threads(const struct paths *paths, const struct config_set *cf
 		idx = config_find_profile(cfg, live_id);
 		p = idx >= 0 ? &cfg->profiles[idx] : NULL;
 	}
-	pin_path(path, sizeof(path), paths->pin_dir, PIN_TASK_CTXS);
-	ctx_fd = bpf_obj_get(path);
+	ctx_fd = pin_open(paths->pin_dir, PIN_TASK_CTXS);
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	dir = opendir(path);
 	if (!dir)

@@ -27,19 +27,6 @@ struct pinned {
 	int ver_fd, slots_fd, info_fd;
 };
 
-static int open_pinned(const char *dir, enum pin pin)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	pin_path(path, sizeof(path), dir, pin);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		log_error("failed to open %s: %s (is `scx_gamer run` running?)", path,
-			  strerror(errno));
-	return fd;
-}
-
 static const char *origin_path(const struct gamer_profile_info *all, int16_t origin)
 {
 	if (origin < 0 || origin >= GAMER_MAX_PROFILES || !all[origin].id[0])
@@ -108,7 +95,7 @@ static void show_seen(const struct paths *paths, bool json)
 	int fd, n, cpu;
 
 	n = libbpf_num_possible_cpus();
-	fd = open_pinned(paths->pin_dir, PIN_CFG_SEEN);
+	fd = pin_open_or_say(paths->pin_dir, PIN_CFG_SEEN);
 	if (fd < 0 || n <= 0)
 		goto out;
 	seen = calloc((size_t)n, sizeof(*seen));
@@ -145,11 +132,11 @@ int cmd_show(const struct paths *paths, const char *id, bool json)
 	uint32_t slot;
 	int ret = EXIT_FAIL, shown = 0, err;
 
-	p.ver_fd = open_pinned(paths->pin_dir, PIN_PROFILE_VER);
+	p.ver_fd = pin_open_or_say(paths->pin_dir, PIN_PROFILE_VER);
 	if (p.ver_fd < 0)
 		goto out;
-	p.slots_fd = open_pinned(paths->pin_dir, PIN_PROFILE_SLOTS);
-	p.info_fd = open_pinned(paths->pin_dir, PIN_PROFILE_INFO);
+	p.slots_fd = pin_open_or_say(paths->pin_dir, PIN_PROFILE_SLOTS);
+	p.info_fd = pin_open_or_say(paths->pin_dir, PIN_PROFILE_INFO);
 	if (p.slots_fd < 0 || p.info_fd < 0)
 		goto out;
 	for (slot = 0; slot < GAMER_MAX_PROFILES; slot++) {

@@ -27,8 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +36,7 @@
 #include "cmd.h"
 #include "daemon/maps.h"
 #include "daemon/pins.h"
+#include "evfd.h"
 #include "log.h"
 
 static const struct {
@@ -104,21 +103,11 @@ static int open_map(const char *dir, enum pin pin, __u32 type, __u32 value_size)
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
 	char path[PATH_MAX];
-	int fd;
+	int fd = pin_open_or_say(dir, pin);
 
-	pin_path(path, sizeof(path), dir, pin);
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			log_error("no %s at %s: is the daemon running? (start it with '%s run')",
-				  pin_name(pin), path, PACKAGE_NAME);
-		else if (errno == EPERM || errno == EACCES)
-			log_error("cannot open %s: %s (reading the scheduler's maps needs root)",
-				  path, strerror(errno));
-		else
-			log_error("failed to open %s: %s", path, strerror(errno));
+	if (fd < 0)
 		return -1;
-	}
+	pin_path(path, sizeof(path), dir, pin);
 	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
 		log_error("failed to inspect %s: %s", path, strerror(errno));
 		goto fail;
@@ -492,31 +481,6 @@ static void print_legend(void)
 }
 
 /* Arm a periodic timer; the first expiry is one interval from now. */
-static int arm_timer(double watch_s)
-{
-	long long ns = (long long)(watch_s * 1e9);
-	struct itimerspec its;
-	int fd;
-
-	its.it_interval.tv_sec = (time_t)(ns / 1000000000LL);
-	its.it_interval.tv_nsec = (long)(ns % 1000000000LL);
-	/* A zero interval would disarm the timer; main.c keeps watch_s >= 10 ms. */
-	if (its.it_interval.tv_sec == 0 && its.it_interval.tv_nsec == 0)
-		its.it_interval.tv_nsec = 1;
-	its.it_value = its.it_interval;
-	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	if (fd < 0) {
-		log_error("failed to create a timer: %s", strerror(errno));
-		return -1;
-	}
-	if (timerfd_settime(fd, 0, &its, NULL)) {
-		log_error("failed to arm a timer: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* 1: the timer fired; 0: SIGINT or SIGTERM; -1: error. */
 static int wait_tick(int tfd, int sfd)
 {
@@ -586,19 +550,11 @@ int cmd_stats(const struct paths *paths, bool json, double watch_s, long count)
 		goto out;
 	}
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &sigs, NULL)) {
-		log_error("failed to block signals: %s", strerror(errno));
+	sfd = signals_fd(&sigs, SIGINT, SIGTERM, 0);
+	if (sfd < 0)
 		goto out;
-	}
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	if (sfd < 0) {
-		log_error("failed to create a signalfd: %s", strerror(errno));
-		goto out;
-	}
-	tfd = arm_timer(watch_s);
+	/* main.c keeps watch_s >= 10 ms. */
+	tfd = timer_start((uint64_t)(watch_s * 1e9), (uint64_t)(watch_s * 1e9));
 	if (tfd < 0)
 		goto out;
 

@@ -225,12 +225,28 @@ struct hidden_profile {
 	char *hidden_by;   /* the admin file that hides it */
 };
 
+/* What reading one configuration file came to. */
+enum conf_file_status {
+	CONF_FILE_UNREAD, /* not read by this load */
+	CONF_FILE_LOADED, /* valid, and in the set */
+	CONF_FILE_GONE,	  /* not there (any more): a removal to come, not an error */
+	CONF_FILE_FAILED, /* there, but refused or not valid: the diags say why */
+};
+
+/* A file a load read, and what it came to. */
+struct conf_file {
+	char *path;
+	enum conf_file_status status;
+};
+
 struct config_set {
 	struct daemon_config daemon;
 	struct profile *profiles; /* sorted by id */
 	size_t n_profiles;
 	struct hidden_profile *hidden;
 	size_t n_hidden;
+	struct conf_file *files; /* in the order read */
+	size_t n_files;
 };
 
 /*
@@ -271,14 +287,36 @@ void config_set_free(struct config_set *c);
 /* True for a directory entry config_load() reads as a profile ("*.yaml", no temp files). */
 bool config_is_profile_name(const char *name);
 
-/*
- * Open a configuration file for reading; with require_secure, refuse one not
- * owned by root or writable by group/other (checked on the opened fd). Adds
- * the reason to d and returns -1 on failure.
- */
-int config_open_file(const char *path, bool require_secure, struct diags *d);
-
 /* Index of the profile with this id in c->profiles, or -1. */
 int config_find_profile(const struct config_set *c, const char *id);
+
+/*
+ * Read one profile file, the one way every path does (the directory scan,
+ * hot reload, `check FILE`): open name relative to dfd (AT_FDCWD: name is
+ * a path), follow symlinks, refuse a non-regular file, and with
+ * require_secure one that root alone cannot change (checked on the opened
+ * fd, and on the directory the file really is in), then parse it as profile
+ * id. path is for messages. Only CONF_FILE_LOADED fills out.
+ */
+enum conf_file_status config_load_profile(int dfd, const char *name, const char *path,
+					  const char *id, bool require_secure,
+					  struct profile *out, struct diags *d);
+/* The same for the daemon file. */
+enum conf_file_status config_load_daemon(const char *path, bool require_secure,
+					 struct daemon_config *out, struct diags *d);
+
+/*
+ * Move p into c (p is zeroed): it replaces the profile of the same id, or
+ * is added at the end (config_resolve() sorts). -1, p untouched, when out
+ * of memory.
+ */
+int config_put_profile(struct config_set *c, struct profile *p);
+
+/*
+ * What this load made of the file at path (CONF_FILE_UNREAD if it did not
+ * read it); config_note_file() records it (0, or -1 when out of memory).
+ */
+enum conf_file_status config_file_status(const struct config_set *c, const char *path);
+int config_note_file(struct config_set *c, const char *path, enum conf_file_status st);
 
 #endif /* SCX_GAMER_CONF_H */

@@ -90,31 +90,46 @@ static bool secure_parent(int fd, struct diags *d)
 }
 
 /*
- * Open a configuration file the way config_load() does. Symlinks are followed
- * (admins link files) and it is the opened file that is checked; O_NONBLOCK
- * keeps a FIFO planted under a profile name from hanging the daemon.
- * missing_ok: ENOENT returns -1 with errno set and no message.
+ * A name the directory listed that is not there any more: removed (or
+ * renamed away) since, which is a change to come, not an error. Keeps errno.
  */
-static int open_config(const char *path, bool secure, struct diags *d, bool missing_ok)
+static bool gone_since(int dfd, const char *name)
 {
+	int err = errno;
 	struct stat st;
+	bool gone = err == ENOENT && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) && errno == ENOENT;
+
+	errno = err;
+	return gone;
+}
+
+/*
+ * Open name (relative to dfd) the way every configuration file is opened.
+ * Symlinks are followed (admins link files) and it is the opened file that
+ * is checked; O_NONBLOCK keeps a FIFO planted under a profile name from
+ * hanging the daemon. The descriptor, or -1 with *st saying why.
+ */
+static int open_checked(int dfd, const char *name, const char *path, bool secure,
+			enum conf_file_status *st, struct diags *d)
+{
+	struct stat sb;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	*st = CONF_FILE_FAILED;
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		int err = errno;
-
-		if (!(missing_ok && err == ENOENT))
+		if (gone_since(dfd, name))
+			*st = CONF_FILE_GONE;
+		else
 			diags_add(d, DIAG_ERROR, path, 0, 0, "failed to open the file: %s",
-				  strerror(err));
-		errno = err;
+				  strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st)) {
+	if (fstat(fd, &sb)) {
 		diags_add(d, DIAG_ERROR, path, 0, 0, "failed to stat the file: %s", strerror(errno));
 		goto fail;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(sb.st_mode)) {
 		diags_add(d, DIAG_ERROR, path, 0, 0, "not a regular file");
 		goto fail;
 	}
@@ -123,29 +138,85 @@ static int open_config(const char *path, bool secure, struct diags *d, bool miss
 	return fd;
 fail:
 	close(fd);
-	errno = EINVAL;
 	return -1;
 }
 
-int config_open_file(const char *path, bool require_secure, struct diags *d)
+enum conf_file_status config_load_profile(int dfd, const char *name, const char *path,
+					  const char *id, bool require_secure,
+					  struct profile *out, struct diags *d)
 {
-	return open_config(path, require_secure, d, false);
+	enum conf_file_status st;
+	int fd = open_checked(dfd, name, path, require_secure, &st, d);
+
+	if (fd < 0)
+		return st;
+	st = config_parse_profile(fd, path, id, out, d) ? CONF_FILE_FAILED : CONF_FILE_LOADED;
+	close(fd);
+	return st;
 }
 
-static void load_daemon(const char *path, bool secure, struct daemon_config *dc,
+enum conf_file_status config_load_daemon(const char *path, bool require_secure,
+					 struct daemon_config *out, struct diags *d)
+{
+	enum conf_file_status st;
+	int fd = open_checked(AT_FDCWD, path, path, require_secure, &st, d);
+
+	if (fd < 0)
+		return st;
+	st = config_parse_daemon(fd, path, out, d) ? CONF_FILE_FAILED : CONF_FILE_LOADED;
+	close(fd);
+	return st;
+}
+
+int config_note_file(struct config_set *c, const char *path, enum conf_file_status st)
+{
+	struct conf_file *v;
+
+	for (size_t i = 0; i < c->n_files; i++) {
+		if (!strcmp(c->files[i].path, path)) {
+			c->files[i].status = st;
+			return 0;
+		}
+	}
+	v = realloc(c->files, (c->n_files + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	c->files = v;
+	v[c->n_files].path = strdup(path);
+	if (!v[c->n_files].path)
+		return -1;
+	v[c->n_files++].status = st;
+	return 0;
+}
+
+enum conf_file_status config_file_status(const struct config_set *c, const char *path)
+{
+	for (size_t i = 0; i < c->n_files; i++)
+		if (!strcmp(c->files[i].path, path))
+			return c->files[i].status;
+	return CONF_FILE_UNREAD;
+}
+
+/* Record what reading path came to; out of memory is said in d. */
+static void note(struct config_set *set, const char *path, enum conf_file_status st,
+		 struct diags *d)
+{
+	if (config_note_file(set, path, st))
+		diags_add(d, DIAG_ERROR, path, 0, 0, "out of memory");
+}
+
+static void load_daemon(struct config_set *set, const char *path, bool secure,
 			struct diags *d)
 {
-	int fd;
+	struct daemon_config *dc = &set->daemon;
+	enum conf_file_status st;
 
 	memset(dc, 0, sizeof(*dc));
 	if (path) {
-		fd = open_config(path, secure, d, true);
-		if (fd < 0 && errno == ENOENT) {
+		st = config_load_daemon(path, secure, dc, d);
+		if (st == CONF_FILE_GONE)
 			diags_add(d, DIAG_WARNING, path, 0, 0, "not found; using built-in defaults");
-		} else if (fd >= 0) {
-			config_parse_daemon(fd, path, dc, d);
-			close(fd);
-		}
+		note(set, path, st, d);
 	}
 	/* Without a usable file: built-in defaults, but still named for messages. */
 	if (!dc->path) {
@@ -231,70 +302,47 @@ static int add_hidden(struct config_set *set, const char *id, const char *path,
 	return 0;
 }
 
-static int add_profile(struct config_set *set, struct profile *p)
+int config_put_profile(struct config_set *c, struct profile *p)
 {
-	struct profile *v = realloc(set->profiles, (set->n_profiles + 1) * sizeof(*v));
+	int i = config_find_profile(c, p->id);
+	struct profile *v;
 
-	if (!v)
-		return -1;
-	set->profiles = v;
-	v[set->n_profiles++] = *p;
+	if (i >= 0) {
+		profile_free(&c->profiles[i]);
+	} else {
+		v = realloc(c->profiles, (c->n_profiles + 1) * sizeof(*v));
+		if (!v)
+			return -1;
+		c->profiles = v;
+		i = (int)c->n_profiles++;
+	}
+	c->profiles[i] = *p;
+	memset(p, 0, sizeof(*p));
 	return 0;
 }
 
-/*
- * A name the directory listed that is not there any more: removed (or
- * renamed away) since, which is a change to come, not an error. Keeps errno.
- */
-static bool gone_since(int dfd, const char *name)
-{
-	int err = errno;
-	struct stat st;
-	bool gone = err == ENOENT && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) && errno == ENOENT;
-
-	errno = err;
-	return gone;
-}
-
-/* One profile file, opened relative to its directory. */
+/* One profile file of a directory scan. */
 static void load_profile_file(struct config_set *set, int dfd, const char *dir,
 			      const char *name, const char *path, const char *id, bool secure,
 			      struct diags *d)
 {
+	enum conf_file_status st;
 	struct profile p;
-	struct stat st;
-	int fd;
 
-	/* Symlinks are followed (admins link shipped files); the fd is what is checked. */
-	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (!gone_since(dfd, name))
-			diags_add(d, DIAG_ERROR, path, 0, 0, "failed to open the file: %s",
-				  strerror(errno));
-		return;
-	}
-	if (fstat(fd, &st)) {
-		diags_add(d, DIAG_ERROR, path, 0, 0, "failed to stat the file: %s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode))
-		goto out;
-	if (secure && (!secure_fd(fd, path, "file", d) || !secure_parent(fd, d)))
-		goto out;
 	if (set->n_profiles >= CONFIG_MAX_PROFILES) {
 		diags_add(d, DIAG_ERROR, path, 0, 0,
 			  "left out: more than %d profiles (in %s and before it)",
 			  CONFIG_MAX_PROFILES, dir);
-		goto out;
+		note(set, path, CONF_FILE_FAILED, d);
+		return;
 	}
-	if (config_parse_profile(fd, path, id, &p, d))
-		goto out;
-	if (add_profile(set, &p)) {
+	st = config_load_profile(dfd, name, path, id, secure, &p, d);
+	if (st == CONF_FILE_LOADED && config_put_profile(set, &p)) {
 		diags_add(d, DIAG_ERROR, path, 0, 0, "out of memory");
 		profile_free(&p);
+		st = CONF_FILE_FAILED;
 	}
-out:
-	close(fd);
+	note(set, path, st, d);
 }
 
 /*
@@ -418,13 +466,15 @@ int config_load_files(const struct config_paths *paths, bool require_secure,
 	 * scx_gamer.yaml and profiles/: then neither is read.
 	 */
 	if (require_secure && paths->config_file && !secure_dir_of(paths->config_file, d)) {
-		load_daemon(NULL, false, &out->daemon, d);
+		load_daemon(out, NULL, false, d);
 		free(out->daemon.path);
 		out->daemon.path = strdup(paths->config_file);
+		/* Refused, not missing: the daemon keeps its last good version. */
+		note(out, paths->config_file, CONF_FILE_FAILED, d);
 		load_dir(out, paths->shipped_profiles, require_secure, NULL, NULL, d);
 		return -1;
 	}
-	load_daemon(paths->config_file, require_secure, &out->daemon, d);
+	load_daemon(out, paths->config_file, require_secure, d);
 	load_dir(out, paths->admin_profiles, require_secure, NULL, &admin, d);
 	load_dir(out, paths->shipped_profiles, require_secure, &admin, NULL, d);
 	id_list_free(&admin);
@@ -453,5 +503,8 @@ void config_set_free(struct config_set *c)
 		free(c->hidden[i].hidden_by);
 	}
 	free(c->hidden);
+	for (size_t i = 0; i < c->n_files; i++)
+		free(c->files[i].path);
+	free(c->files);
 	memset(c, 0, sizeof(*c));
 }

@@ -20,6 +20,7 @@
 #include "detect.h"
 #include "games.h"
 #include "log.h"
+#include "maps.h"
 #include "match.h"
 #include "scheduler.h"
 #include "daemon/gamer.skel.h"
@@ -661,24 +662,18 @@ static bool kept(const struct scanned *v, size_t n, uint32_t pid)
 }
 
 /* Owned entries of map fd whose key is not kept (tids sorted): deleted. */
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void drop_stale(struct detect *d, int fd, bool tasks, const struct scanned *v, size_t n,
 		       const uint32_t *tids, size_t n_tids, uint64_t scan_start)
 {
-	uint32_t key, next, *dead = NULL;
-	size_t n_dead = 0, cap = 0;
-	struct gamer_class c;
-	void *prev = NULL;
+	uint32_t *keys;
+	size_t n_keys;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
+	/* Out of memory: the keys not read are left for the next scan. */
+	map_u32_keys(fd, &keys, &n_keys);
+	for (size_t i = 0; i < n_keys; i++) {
+		uint32_t key = keys[i];
+		struct gamer_class c;
+
 		if (bpf_map_lookup_elem(fd, &key, &c))
 			continue;
 		if (tasks ? !owned_task(&c) : !owned_proc(&c))
@@ -687,25 +682,15 @@ static void drop_stale(struct detect *d, int fd, bool tasks, const struct scanne
 		if (c.since_ns >= scan_start)
 			continue;
 		if (tasks) {
-			if (n_tids && bsearch(&key, tids, n_tids, sizeof(*tids), cmp_u32))
+			if (n_tids && bsearch(&key, tids, n_tids, sizeof(*tids), map_cmp_u32))
 				continue;
 		} else if (kept(v, n, key)) {
 			continue;
 		}
-		if (n_dead == cap) {
-			uint32_t *nd = realloc(dead, (cap = cap ? cap * 2 : 64) * sizeof(*nd));
-
-			if (!nd)
-				break;
-			dead = nd;
-		}
-		dead[n_dead++] = key;
-	}
-	for (size_t i = 0; i < n_dead; i++) {
-		if (bpf_map_delete_elem(fd, &dead[i]) == 0)
+		if (bpf_map_delete_elem(fd, &key) == 0)
 			d->dirty = true;
 	}
-	free(dead);
+	free(keys);
 }
 
 /*
@@ -907,7 +892,7 @@ void detect_rescan(struct detect *d, const char *why)
 	/* Entries are only dropped on a full picture, and never one written since. */
 	if (complete) {
 		if (n_tids)
-			qsort(tids, n_tids, sizeof(*tids), cmp_u32);
+			qsort(tids, n_tids, sizeof(*tids), map_cmp_u32);
 		drop_stale(d, d->proc_fd, false, v, n, NULL, 0, scan_start);
 		drop_stale(d, d->task_fd, true, NULL, 0, tids, n_tids, scan_start);
 	}

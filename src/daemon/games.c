@@ -14,19 +14,12 @@
 #include <bpf/bpf.h>
 
 #include "games.h"
-
-static int open_quiet(const char *dir, enum pin pin)
-{
-	char path[PATH_MAX];
-
-	pin_path(path, sizeof(path), dir, pin);
-	return bpf_obj_get(path);
-}
+#include "maps.h"
 
 void games_slot_id(const char *pin_dir, unsigned int slot, char *buf, size_t len)
 {
 	struct gamer_profile_info info;
-	int fd = open_quiet(pin_dir, PIN_PROFILE_INFO);
+	int fd = pin_open(pin_dir, PIN_PROFILE_INFO);
 	uint32_t key = slot;
 
 	buf[0] = '\0';
@@ -41,7 +34,7 @@ void games_slot_id(const char *pin_dir, unsigned int slot, char *buf, size_t len
 
 int games_lookup(const char *pin_dir, enum pin map, uint32_t key, struct gamer_class *c)
 {
-	int fd = open_quiet(pin_dir, map), ret;
+	int fd = pin_open(pin_dir, map), ret;
 
 	if (fd < 0)
 		return -1;
@@ -50,48 +43,18 @@ int games_lookup(const char *pin_dir, enum pin map, uint32_t key, struct gamer_c
 	return ret;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 int games_count_threads(const char *pin_dir)
 {
-	uint32_t key, next, *keys = NULL, *nk;
-	size_t n = 0, cap = 0, uniq = 0;
-	void *prev = NULL;
-	int fd = open_quiet(pin_dir, PIN_TASK_CLASS);
+	int fd = pin_open(pin_dir, PIN_TASK_CLASS);
+	uint32_t *keys;
+	size_t n;
 
 	if (fd < 0)
 		return -1;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (n == cap) {
-			nk = realloc(keys, (cap = cap ? 2 * cap : 256) * sizeof(*keys));
-			if (!nk)
-				break;
-			keys = nk;
-		}
-		keys[n++] = key;
-	}
+	map_u32_keys(fd, &keys, &n);
 	close(fd);
-	/* A walk that raced with a delete restarts from the first key: count once. */
-	if (n)
-		qsort(keys, n, sizeof(*keys), cmp_u32);
-	for (size_t i = 0; i < n; i++)
-		uniq += !i || keys[i] != keys[i - 1];
 	free(keys);
-	return (int)uniq;
-}
-
-static int cmp_pid(const void *a, const void *b)
-{
-	const struct game_entry *x = a, *y = b;
-
-	return (x->pid > y->pid) - (x->pid < y->pid);
+	return (int)n;
 }
 
 static void read_comm(uint32_t pid, char *buf, size_t len)
@@ -111,49 +74,37 @@ static void read_comm(uint32_t pid, char *buf, size_t len)
 
 int games_read(const char *pin_dir, struct game_entry **out, size_t *n)
 {
-	struct game_entry *v = NULL, *nv;
-	size_t cap = 0, cnt = 0;
-	uint32_t key, next;
-	void *prev = NULL;
-	int fd = open_quiet(pin_dir, PIN_PROC_CLASS);
+	int fd = pin_open(pin_dir, PIN_PROC_CLASS);
+	struct game_entry *v;
+	size_t n_keys, cnt = 0;
+	uint32_t *keys;
 
 	*out = NULL;
 	*n = 0;
 	if (fd < 0)
 		return -1;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct game_entry g = { .pid = next };
+	/* Sorted, so the games come in pid order. */
+	map_u32_keys(fd, &keys, &n_keys);
+	v = calloc(n_keys ? n_keys : 1, sizeof(*v));
+	if (!v) {
+		free(keys);
+		close(fd);
+		return -1;
+	}
+	for (size_t i = 0; i < n_keys; i++) {
+		struct game_entry *g = &v[cnt];
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &g.c))
-			continue;
-		if (cnt == cap) {
-			nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
-			if (!nv)
-				break;
-			v = nv;
-		}
-		v[cnt++] = g;
+		g->pid = keys[i];
+		if (bpf_map_lookup_elem(fd, &keys[i], &g->c))
+			continue; /* gone since */
+		games_slot_id(pin_dir, g->c.slot, g->id, sizeof(g->id));
+		if (!g->id[0])
+			snprintf(g->id, sizeof(g->id), "?");
+		read_comm(g->pid, g->comm, sizeof(g->comm));
+		cnt++;
 	}
+	free(keys);
 	close(fd);
-	for (size_t i = 0; i < cnt; i++) {
-		games_slot_id(pin_dir, v[i].c.slot, v[i].id, sizeof(v[i].id));
-		if (!v[i].id[0])
-			snprintf(v[i].id, sizeof(v[i].id), "?");
-		read_comm(v[i].pid, v[i].comm, sizeof(v[i].comm));
-	}
-	if (cnt)
-		qsort(v, cnt, sizeof(*v), cmp_pid);
-	/* A walk that raced with a delete restarts from the first key: dedupe. */
-	for (size_t i = 1, k = 1; i <= cnt; i++) {
-		if (i == cnt) {
-			cnt = k;
-			break;
-		}
-		if (v[i].pid != v[k - 1].pid)
-			v[k++] = v[i];
-	}
 	*out = v;
 	*n = cnt;
 	return 0;

@@ -149,3 +149,40 @@ int maps_zero_counters(struct profile_maps *m, uint32_t id)
 	return zero_percpu(m->wait_hist_fd, id, sizeof(struct gamer_wait_hist),
 			   pin_name(PIN_WAIT_HIST));
 }
+
+int map_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int map_u32_keys(int fd, uint32_t **keys, size_t *n)
+{
+	uint32_t key, next, *v = NULL, *nv;
+	size_t cnt = 0, cap = 0, k;
+	void *prev = NULL;
+	int ret = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (cnt == cap) {
+			nv = realloc(v, (cap = cap ? 2 * cap : 256) * sizeof(*v));
+			if (!nv) {
+				ret = -1;
+				break;
+			}
+			v = nv;
+		}
+		v[cnt++] = key;
+	}
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), map_cmp_u32);
+	for (size_t i = k = 0; i < cnt; i++)
+		if (!k || v[i] != v[k - 1])
+			v[k++] = v[i];
+	*keys = v;
+	*n = k;
+	return ret;
+}

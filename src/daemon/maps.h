@@ -6,6 +6,7 @@
 #ifndef SCX_GAMER_MAPS_H
 #define SCX_GAMER_MAPS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../../bpf/intf.h"
@@ -32,5 +33,15 @@ int maps_remove_profile(struct profile_maps *m, uint32_t id);
 int maps_zero_counters(struct profile_maps *m, uint32_t id);
 /* Read profile id back from the kernel with the reader's protocol (for `show`). */
 int maps_read_profile(int ver_fd, int slots_fd, uint32_t id, struct gamer_tunables *out);
+
+/*
+ * Every key of a map keyed by a u32 (pid, tid), sorted, each once: a walk
+ * that races with a delete starts again from the first key, so a key can
+ * come twice. *keys is malloc'ed (NULL when there are none). 0, or -1 when
+ * out of memory (what was read is still returned, and is short).
+ */
+int map_u32_keys(int fd, uint32_t **keys, size_t *n);
+/* qsort/bsearch order of u32 keys. */
+int map_cmp_u32(const void *a, const void *b);
 
 #endif /* SCX_GAMER_MAPS_H */

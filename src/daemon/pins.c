@@ -4,8 +4,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
 
+#include <bpf/bpf.h>
+
+#include "log.h"
 #include "pins.h"
 
 static const char *const pin_names[PIN_COUNT] = {
@@ -29,4 +35,32 @@ const char *pin_name(enum pin p)
 void pin_path(char *buf, size_t len, const char *pin_dir, enum pin p)
 {
 	snprintf(buf, len, "%s/%s", pin_dir, pin_name(p));
+}
+
+int pin_open(const char *pin_dir, enum pin p)
+{
+	char path[PATH_MAX];
+
+	pin_path(path, sizeof(path), pin_dir, p);
+	return bpf_obj_get(path);
+}
+
+int pin_open_or_say(const char *pin_dir, enum pin p)
+{
+	char path[PATH_MAX];
+	int fd = pin_open(pin_dir, p), err = errno;
+
+	if (fd >= 0)
+		return fd;
+	pin_path(path, sizeof(path), pin_dir, p);
+	if (err == ENOENT)
+		log_error("no %s at %s: is the daemon running? (start it with '%s run')",
+			  pin_name(p), path, PACKAGE_NAME);
+	else if (err == EPERM || err == EACCES)
+		log_error("cannot open %s: %s (reading the scheduler's maps needs root)", path,
+			  strerror(err));
+	else
+		log_error("failed to open %s: %s", path, strerror(err));
+	errno = err;
+	return -1;
 }

@@ -29,4 +29,12 @@ const char *pin_name(enum pin p);
 /* "PIN_DIR/NAME" into buf (cut to len like snprintf). */
 void pin_path(char *buf, size_t len, const char *pin_dir, enum pin p);
 
+/* The pinned map's descriptor, or -1 with errno set (nothing said). */
+int pin_open(const char *pin_dir, enum pin p);
+/*
+ * The same, saying why not when it fails: no pin (is the daemon running?),
+ * not allowed (needs root), or the error.
+ */
+int pin_open_or_say(const char *pin_dir, enum pin p);
+
 #endif /* SCX_GAMER_PINS_H */

@@ -27,7 +27,6 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +36,7 @@
 #include "apply.h"
 #include "cmd.h"
 #include "detect.h"
+#include "evfd.h"
 #include "log.h"
 #include "maps.h"
 #include "pins.h"
@@ -202,41 +202,19 @@ static int pin_maps(struct daemon *d)
 	return 0;
 }
 
-static bool diags_name_file(const struct diags *dg, const char *file)
-{
-	size_t i;
-
-	for (i = 0; i < dg->n; i++) {
-		if (dg->v[i].severity == DIAG_ERROR && dg->v[i].file && strcmp(dg->v[i].file, file) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* Move profile p (zeroed afterwards) into c. */
-static int adopt_profile(struct config_set *c, struct profile *p)
-{
-	struct profile *v = realloc(c->profiles, (c->n_profiles + 1) * sizeof(*v));
-
-	if (!v)
-		return -1;
-	c->profiles = v;
-	c->profiles[c->n_profiles++] = *p;
-	memset(p, 0, sizeof(*p));
-	return 0;
-}
-
 /*
  * Keep what the old configuration had where the new load failed: the daemon
- * file if it has errors now, and every profile whose file still exists but
- * did not load.
+ * file if it failed, and every profile whose file failed, or was not read
+ * though it is there (its directory was refused or unreadable, or an admin
+ * file that hides it failed). A file gone is a profile removed.
  */
-static void keep_last_good(struct config_set *next, struct config_set *old, const struct diags *dg)
+static void keep_last_good(struct config_set *next, struct config_set *old)
 {
 	struct daemon_config tmp;
 	size_t i;
 
-	if (old->daemon.path && diags_name_file(dg, old->daemon.path)) {
+	if (old->daemon.path &&
+	    config_file_status(next, old->daemon.path) == CONF_FILE_FAILED) {
 		log_warn("%s: keeping the last good version", old->daemon.path);
 		tmp = next->daemon;
 		next->daemon = old->daemon;
@@ -245,10 +223,13 @@ static void keep_last_good(struct config_set *next, struct config_set *old, cons
 	for (i = 0; i < old->n_profiles; i++) {
 		struct profile *p = &old->profiles[i];
 
-		if (config_find_profile(next, p->id) >= 0 || access(p->path, F_OK) != 0)
+		enum conf_file_status st = config_file_status(next, p->path);
+
+		if (config_find_profile(next, p->id) >= 0 || st == CONF_FILE_LOADED ||
+		    st == CONF_FILE_GONE || (st == CONF_FILE_UNREAD && access(p->path, F_OK)))
 			continue;
 		log_warn("%s: keeping the last good version of profile '%s'", p->path, p->id);
-		if (adopt_profile(next, p))
+		if (config_put_profile(next, p))
 			log_error("failed to keep profile '%s': out of memory", p->id);
 	}
 }
@@ -414,7 +395,7 @@ static int load_and_apply(struct daemon *d, bool first)
 	 */
 	ret = config_load_files(&cp, true, &next, &dg);
 	if (!first)
-		keep_last_good(&next, &d->cfg, &dg);
+		keep_last_good(&next, &d->cfg);
 	diags_free(&d->parse_errors);
 	copy_errors(&d->parse_errors, &dg, NULL);
 	diags_print(&d->parse_errors, stderr);
@@ -541,8 +522,9 @@ static void reload_profile(struct daemon *d, const char *id, struct diags *dg)
 {
 	char admin[PATH_MAX], shipped[PATH_MAX];
 	const char *path = NULL;
+	enum conf_file_status st;
 	struct profile p;
-	int idx = config_find_profile(&d->cfg, id), fd;
+	int idx = config_find_profile(&d->cfg, id);
 
 	if (snprintf(admin, sizeof(admin), "%s/%s.yaml", d->admin_profiles, id) >=
 		    (int)sizeof(admin) ||
@@ -558,55 +540,47 @@ static void reload_profile(struct daemon *d, const char *id, struct diags *dg)
 
 	if (!path)
 		return;
-	fd = config_open_file(path, true, dg);
-	if (fd < 0)
-		goto keep;
-	if (config_parse_profile(fd, path, id, &p, dg)) {
-		close(fd);
-		goto keep;
-	}
-	close(fd);
-	if (idx >= 0) {
-		profile_free(&d->cfg.profiles[idx]);
-		d->cfg.profiles[idx] = p;
-	} else if (adopt_profile(&d->cfg, &p)) {
+	st = config_load_profile(AT_FDCWD, path, path, id, true, &p, dg);
+	if (st == CONF_FILE_LOADED && config_put_profile(&d->cfg, &p)) {
 		log_error("failed to add profile '%s': out of memory", id);
 		profile_free(&p);
+		st = CONF_FILE_FAILED;
 	}
-	log_info("%s: profile '%s' %s", path, id, idx >= 0 ? "reloaded" : "added");
-	return;
-keep:
-	if (idx >= 0)
+	if (config_note_file(&d->cfg, path, st))
+		log_error("%s: out of memory", path);
+	if (st == CONF_FILE_LOADED)
+		log_info("%s: profile '%s' %s", path, id, idx >= 0 ? "reloaded" : "added");
+	else if (st == CONF_FILE_FAILED && idx >= 0)
 		log_warn("%s: keeping the last good version of profile '%s'", path, id);
+	/* Gone since: its removal is the next event. */
 }
 
 static void reload_daemon_file(struct daemon *d, struct diags *dg)
 {
 	struct daemon_config dc;
-	int fd;
+	enum conf_file_status st;
 
-	if (access(d->config_file, F_OK) != 0) {
+	st = config_load_daemon(d->config_file, true, &dc, dg);
+	if (config_note_file(&d->cfg, d->config_file, st))
+		log_error("%s: out of memory", d->config_file);
+	switch (st) {
+	case CONF_FILE_LOADED:
+		daemon_config_free(&d->cfg.daemon);
+		d->cfg.daemon = dc;
+		log_info("%s: reloaded", d->config_file);
+		break;
+	case CONF_FILE_GONE:
 		/* No file: built-in defaults, as at start-up. */
 		log_warn("%s: missing, using built-in defaults", d->config_file);
 		daemon_config_free(&d->cfg.daemon);
 		memset(&d->cfg.daemon, 0, sizeof(d->cfg.daemon));
 		d->cfg.daemon.log_level = LOG_INFO;
-		return;
+		tunables_builtin(&d->cfg.daemon.defaults.v);
+		d->cfg.daemon.path = strdup(d->config_file);
+		break;
+	default:
+		log_warn("%s: keeping the last good version", d->config_file);
 	}
-	fd = config_open_file(d->config_file, true, dg);
-	if (fd < 0)
-		goto keep;
-	if (config_parse_daemon(fd, d->config_file, &dc, dg)) {
-		close(fd);
-		goto keep;
-	}
-	close(fd);
-	daemon_config_free(&d->cfg.daemon);
-	d->cfg.daemon = dc;
-	log_info("%s: reloaded", d->config_file);
-	return;
-keep:
-	log_warn("%s: keeping the last good version", d->config_file);
 }
 
 /* Apply what inotify reported: only the files that changed are read again. */
@@ -641,12 +615,7 @@ static void full_reload(struct daemon *d)
 
 static int settle_arm(struct daemon *d)
 {
-	struct itimerspec its = { .it_value = { .tv_nsec = SETTLE_MS * 1000000L } };
-
-	if (timerfd_settime(d->settle_fd, 0, &its, NULL) == 0)
-		return 0;
-	log_warn("failed to arm the settle timer: %s", strerror(errno));
-	return -1;
+	return timer_arm(d->settle_fd, SETTLE_MS * 1000000ull, 0);
 }
 
 /* A directory came or went: read everything again once it has settled. */
@@ -751,42 +720,6 @@ out:
 		free(pd.ids[i]);
 }
 
-static int block_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, set, NULL) < 0) {
-		log_error("failed to block signals: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static int arm_oneshot_timer(long ms)
-{
-	struct itimerspec its = {
-		.it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L },
-	};
-	int fd;
-
-	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (fd < 0) {
-		log_error("failed to create a timer: %s", strerror(errno));
-		return -1;
-	}
-	/* A zero it_value would disarm the timer. */
-	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-		its.it_value.tv_nsec = 1;
-	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
-		log_error("failed to arm a timer: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* how: "attached", or "attached again" after a restart. */
 static void report_attached(const char *how)
 {
@@ -844,11 +777,9 @@ static int setup(struct daemon *d)
 		return -1;
 	d->maps.counters_fd = bpf_map__fd(d->s.skel->maps.counters);
 	d->maps.wait_hist_fd = bpf_map__fd(d->s.skel->maps.wait_hist);
-	d->settle_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (d->settle_fd < 0) {
-		log_error("failed to create a timer: %s", strerror(errno));
+	d->settle_fd = timer_new();
+	if (d->settle_fd < 0)
 		return -1;
-	}
 	/* Watch before loading: a save during the load is then not missed. */
 	d->inotify_fd = watch_init();
 	if (d->inotify_fd < 0)
@@ -959,13 +890,9 @@ int cmd_run(const struct run_opts *opts)
 		return EXIT_FAIL;
 	if (!opts->no_attach && sched_preflight())
 		goto out_unlock;
-	if (block_signals(&sigs))
+	sfd = signals_fd(&sigs, SIGINT, SIGTERM, SIGHUP, 0);
+	if (sfd < 0)
 		goto out_unlock;
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
-		log_error("failed to create a signalfd: %s", strerror(errno));
-		goto out_unlock;
-	}
 	d.s.test_hotplug_restart = opts->test_hotplug_restart;
 	if (sched_load(&d.s, !opts->no_attach))
 		goto out_sfd;
@@ -984,7 +911,7 @@ int cmd_run(const struct run_opts *opts)
 	}
 
 	if (opts->test_error_after_ms >= 0 && !opts->no_attach) {
-		tfd = arm_oneshot_timer(opts->test_error_after_ms);
+		tfd = timer_start((uint64_t)opts->test_error_after_ms * 1000000u, 0);
 		if (tfd < 0)
 			goto out_sched;
 	}

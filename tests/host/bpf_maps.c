@@ -19,6 +19,7 @@
 
 #include "log.h"
 /* scheduler.h brings intf.h, whose types the skeleton uses. */
+#include "daemon/maps.h"
 #include "daemon/scheduler.h"
 #include "daemon/gamer.skel.h"
 #include "../tests/tap.h"
@@ -85,6 +86,28 @@ int main(void)
 	       "kind 64 is named SCX_EXIT_UNREG");
 	tap_ok(strcmp(sched_exit_kind_name(4242, name, sizeof(name)), "SCX_EXIT_4242") == 0,
 	       "an unknown kind is named by its number");
+
+	/* The daemon's one map walk, on the real task_class map. */
+	{
+		static const uint32_t put[] = { 900, 7, 65536, 42, 1 };
+		struct gamer_class c = { 0 };
+		int fd = bpf_map__fd(s.skel->maps.task_class);
+		uint32_t *keys;
+		size_t n;
+		bool ok = true;
+
+		for (size_t i = 0; i < sizeof(put) / sizeof(put[0]); i++)
+			ok &= bpf_map_update_elem(fd, &put[i], &c, BPF_ANY) == 0;
+		ok &= map_u32_keys(fd, &keys, &n) == 0;
+		tap_ok(ok && n == 5 && keys[0] == 1 && keys[1] == 7 && keys[2] == 42 &&
+			       keys[3] == 900 && keys[4] == 65536,
+		       "map_u32_keys: every key, once, in order");
+		free(keys);
+		for (size_t i = 0; i < sizeof(put) / sizeof(put[0]); i++)
+			bpf_map_delete_elem(fd, &put[i]);
+		tap_ok(map_u32_keys(fd, &keys, &n) == 0 && n == 0 && !keys,
+		       "map_u32_keys: an empty map, no keys");
+	}
 
 	sched_destroy(&s);
 	return tap_done();

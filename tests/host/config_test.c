@@ -1218,23 +1218,78 @@ static void test_load(void)
 	put("scx_gamer.yaml", "schema: 1\n", 0644);
 
 	{
-		char missing[512];
-		int fd;
+		char missing[512], fifo[512], good[512], bad[512];
+		struct daemon_config dc;
+		struct config_set one = { 0 };
+		struct profile p;
+		enum conf_file_status st;
 
 		tpath(missing, sizeof(missing), "nope.yaml");
 		diags_free(&D);
-		fd = config_open_file(missing, false, &D);
-		tap_ok(fd == -1 && find_diag(DIAG_ERROR, 0, 0, "failed to open the file", NULL),
-		       "config_open_file: a missing file is an error");
+		st = config_load_profile(AT_FDCWD, missing, missing, "nope", false, &p, &D);
+		tap_ok(st == CONF_FILE_GONE && D.n == 0,
+		       "config_load_profile: a missing file is gone, and no error");
+		st = config_load_profile(AT_FDCWD, shipped, shipped, "x", false, &p, &D);
+		tap_ok(st == CONF_FILE_FAILED && find_diag(DIAG_ERROR, 0, 0, "not a regular file", NULL),
+		       "config_load_profile: a directory is refused");
+		tpath(fifo, sizeof(fifo), "fifo.yaml");
 		diags_free(&D);
-		fd = config_open_file(shipped, false, &D);
-		tap_ok(fd == -1 && find_diag(DIAG_ERROR, 0, 0, "not a regular file", NULL),
-		       "config_open_file: a directory is refused");
+		st = mkfifo(fifo, 0644) ? CONF_FILE_UNREAD
+					: config_load_profile(AT_FDCWD, fifo, fifo, "fifo", false, &p, &D);
+		tap_ok(st == CONF_FILE_FAILED && find_diag(DIAG_ERROR, 0, 0, "not a regular file", NULL),
+		       "config_load_profile: a FIFO is refused, without hanging");
+		unlink(fifo);
+		tpath(bad, sizeof(bad), "bad.yaml");
+		put("bad.yaml", "schema: 1\nmatch: [ { comm: x } ]\nslice: many\n", 0644);
 		diags_free(&D);
-		fd = config_open_file(cfg, false, &D);
-		tap_ok(fd >= 0 && D.n == 0, "config_open_file: a plain file opens");
-		if (fd >= 0)
-			close(fd);
+		st = config_load_profile(AT_FDCWD, bad, bad, "bad", false, &p, &D);
+		tap_ok(st == CONF_FILE_FAILED && D.errors > 0, "config_load_profile: an invalid file failed");
+		tpath(good, sizeof(good), "good.yaml");
+		put("good.yaml", "schema: 1\nmatch: [ { comm: x } ]\n", 0644);
+		diags_free(&D);
+		st = config_load_profile(AT_FDCWD, good, good, "good", false, &p, &D);
+		tap_ok(st == CONF_FILE_LOADED && D.n == 0 && !strcmp(p.id, "good"),
+		       "config_load_profile: a valid file loads");
+		if (st == CONF_FILE_LOADED) {
+			tap_ok(config_put_profile(&one, &p) == 0 && one.n_profiles == 1 && !p.id,
+			       "config_put_profile: added, and p is emptied");
+			st = config_load_profile(AT_FDCWD, good, good, "good", false, &p, &D);
+			tap_ok(st == CONF_FILE_LOADED && config_put_profile(&one, &p) == 0 &&
+				       one.n_profiles == 1,
+			       "config_put_profile: the same id replaces");
+		}
+		tap_ok(config_note_file(&one, good, CONF_FILE_LOADED) == 0 &&
+			       config_note_file(&one, bad, CONF_FILE_FAILED) == 0 &&
+			       config_note_file(&one, good, CONF_FILE_FAILED) == 0 &&
+			       one.n_files == 2 && config_file_status(&one, good) == CONF_FILE_FAILED &&
+			       config_file_status(&one, missing) == CONF_FILE_UNREAD,
+		       "config_note_file: one status a file, the last one noted");
+		config_set_free(&one);
+		unlink(good);
+		unlink(bad);
+		diags_free(&D);
+		st = config_load_daemon(missing, false, &dc, &D);
+		tap_ok(st == CONF_FILE_GONE && D.n == 0, "config_load_daemon: a missing file is gone");
+		st = config_load_daemon(cfg, false, &dc, &D);
+		tap_ok(st == CONF_FILE_LOADED && D.n == 0, "config_load_daemon: a plain file loads");
+		if (st == CONF_FILE_LOADED)
+			daemon_config_free(&dc);
+
+		/* A load says what each file came to: the scan's files, and the daemon's. */
+		put("admin/broken.yaml", "schema: 1\nnope: 1\n", 0644);
+		diags_free(&D);
+		config_load(&paths, false, &one, &D);
+		{
+			char broken[512];
+
+			tpath(broken, sizeof(broken), "admin/broken.yaml");
+			tap_ok(config_file_status(&one, broken) == CONF_FILE_FAILED &&
+				       config_file_status(&one, cfg) == CONF_FILE_LOADED &&
+				       config_find_profile(&one, "broken") < 0,
+			       "config_load: a broken profile's file is noted failed, the daemon's loaded");
+			unlink(broken);
+		}
+		config_set_free(&one);
 	}
 
 	if (geteuid() != 0) {

@@ -100,6 +100,11 @@ run sg stats
 check "no daemon: exit 1" [ "$rc" -eq 1 ]
 check "no daemon: one line that says what to do" [ "$out" = \
 	"scx_gamer: error: no counters at $pin/counters: is the daemon running? (start it with 'scx_gamer run')" ]
+# show and status read other pins, the same way.
+run sg show
+check "show, no daemon: exit 1" [ "$rc" -eq 1 ]
+check "show, no daemon: says what to do" contains "$out" \
+	"no profile_ver at $pin/profile_ver: is the daemon running?"
 
 printf 'schema: 1\nlog_level: info\n' >"$etc/scx_gamer.yaml"
 profile alpha >"$etc/profiles/alpha.yaml"
