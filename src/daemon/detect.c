@@ -22,8 +22,6 @@
 #include "log.h"
 #include "maps.h"
 #include "match.h"
-#include "scheduler.h"
-#include "daemon/gamer.skel.h"
 
 /* decide_one(): the real uid is the one /proc shows. */
 #define PROC_UID_READ UINT32_MAX
@@ -43,7 +41,7 @@
 #define PENDING_MAX 8192
 
 struct detect {
-	struct sched *s;
+	struct detect_kernel k;
 	const char *root;
 	int proc_fd, task_fd, gen_fd;
 	struct ring_buffer *rb;
@@ -519,7 +517,7 @@ static void warn_if_hidden(const char *proc_root)
 		 proc_root, h.how, group, h.mode == PROC_HIDE_NOACCESS ? "read" : "see");
 }
 
-struct detect *detect_new(struct sched *s, const char *proc_root)
+struct detect *detect_new(const struct detect_kernel *k, const char *proc_root)
 {
 	struct detect *d = calloc(1, sizeof(*d));
 
@@ -527,25 +525,25 @@ struct detect *detect_new(struct sched *s, const char *proc_root)
 		log_error("out of memory");
 		return NULL;
 	}
-	d->s = s;
+	d->k = *k;
 	d->root = proc_root;
-	d->proc_fd = bpf_map__fd(s->skel->maps.proc_class);
-	d->task_fd = bpf_map__fd(s->skel->maps.task_class);
-	d->gen_fd = bpf_map__fd(s->skel->maps.class_gen);
+	d->proc_fd = k->proc_class_fd;
+	d->task_fd = k->task_class_fd;
+	d->gen_fd = k->class_gen_fd;
 	d->pending = calloc(PENDING_MAX, sizeof(*d->pending));
 	if (!d->pending) {
 		log_error("out of memory");
 		free(d);
 		return NULL;
 	}
-	d->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.proc_events), queue_event, d, NULL);
+	d->rb = ring_buffer__new(k->events_fd, queue_event, d, NULL);
 	if (!d->rb) {
 		log_error("failed to open the proc_events ring buffer: %s", strerror(errno));
 		free(d->pending);
 		free(d);
 		return NULL;
 	}
-	d->lost_seen = __atomic_load_n(&s->skel->bss->proc_events_lost, __ATOMIC_RELAXED);
+	d->lost_seen = __atomic_load_n(k->events_lost, __ATOMIC_RELAXED);
 	warn_if_hidden(proc_root);
 	return d;
 }
@@ -572,7 +570,7 @@ void detect_set_config(struct detect *d, const struct config_set *c, const struc
 	d->cfg = c;
 	d->a = a;
 	/* The commit_creds hook sends uid changes only while someone reads them. */
-	__atomic_store_n(&d->s->skel->bss->want_creds, c->daemon.has_game_users ? 1u : 0u,
+	__atomic_store_n(d->k.want_creds, c->daemon.has_game_users ? 1u : 0u,
 			 __ATOMIC_RELAXED);
 	/* The Steam id walks up the process tree: skip it when nothing asks. */
 	d->need_steam = uses_steam(c->daemon.exclude, c->daemon.n_exclude);
@@ -605,7 +603,7 @@ int detect_handle_events(struct detect *d)
 		log_error("failed to read process events: %s; giving up", strerror(-n));
 		return -1;
 	}
-	lost = __atomic_load_n(&d->s->skel->bss->proc_events_lost, __ATOMIC_RELAXED);
+	lost = __atomic_load_n(d->k.events_lost, __ATOMIC_RELAXED);
 	missed = (lost - d->lost_seen) + d->overflow;
 	if (missed) {
 		log_warn("%llu process event(s) did not fit in the ring buffer or the daemon's "

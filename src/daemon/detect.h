@@ -19,21 +19,35 @@
 
 #include <stdint.h>
 
+#include <linux/types.h>
+
 #include "apply.h"
 #include "conf/conf.h"
 
 struct detect;
-struct sched;
+
+/*
+ * What detection uses of the scheduler, and nothing else of it, so that it
+ * runs against any maps of these types (a test makes its own): the class
+ * maps, the proc_events ring buffer, the BPF count of the records that did
+ * not fit in it, and the switch of the uid-change events.
+ */
+struct detect_kernel {
+	int proc_class_fd, task_class_fd, class_gen_fd, events_fd;
+	__u64 *events_lost; /* read atomically: the BPF side adds to it */
+	__u32 *want_creds;  /* written atomically */
+};
 
 struct detect_stats {
 	uint64_t events, execs, matched, rescans, lost;
 };
 
 /*
- * Bind to the scheduler's maps and ring buffer. proc_root is "/proc" (tests
- * may point elsewhere only for unit tests; the daemon always uses /proc).
+ * Bind to the scheduler's maps and ring buffer (sched_detect_kernel() gives
+ * them). proc_root is "/proc" (tests may point elsewhere only for unit
+ * tests; the daemon always uses /proc).
  */
-struct detect *detect_new(struct sched *s, const char *proc_root);
+struct detect *detect_new(const struct detect_kernel *k, const char *proc_root);
 void detect_free(struct detect *d);
 /* The configuration decisions are made against (kept by the caller). */
 void detect_set_config(struct detect *d, const struct config_set *c, const struct applied *a);

@@ -43,7 +43,6 @@
 #include "scheduler.h"
 #include "state.h"
 #include "watch.h"
-#include "daemon/gamer.skel.h"
 
 /*
  * Directories of symlink targets watched besides the configuration's three:
@@ -114,26 +113,14 @@ struct daemon {
 	struct diags resolve_errors; /* extends problems; recomputed every time */
 };
 
-/* The maps the commands read, by their pin names (pins.h). */
-static struct bpf_map *pinned_map(struct daemon *d, int i, const char **name)
-{
-	if (i >= PIN_COUNT)
-		return NULL;
-	*name = pin_name((enum pin)i);
-	return bpf_object__find_map_by_name(d->s.skel->obj, *name);
-}
-
 static void unpin_maps(struct daemon *d)
 {
 	char path[PATH_MAX];
-	const char *name;
-	struct bpf_map *map;
-	int i;
 
 	if (!d->pinned)
 		return;
-	for (i = 0; (map = pinned_map(d, i, &name)); i++) {
-		snprintf(path, sizeof(path), "%s/%s", d->opts->paths.pin_dir, name);
+	for (int i = 0; i < PIN_COUNT; i++) {
+		pin_path(path, sizeof(path), d->opts->paths.pin_dir, (enum pin)i);
 		unlink(path);
 	}
 	rmdir(d->opts->paths.pin_dir);
@@ -178,8 +165,6 @@ out:
 static int pin_maps(struct daemon *d)
 {
 	char path[PATH_MAX];
-	const char *name;
-	struct bpf_map *map;
 	int i, fd;
 
 	ensure_bpffs(d->opts->paths.pin_dir);
@@ -189,11 +174,11 @@ static int pin_maps(struct daemon *d)
 		return -1;
 	}
 	d->pinned = true;
-	for (i = 0; (map = pinned_map(d, i, &name)); i++) {
-		snprintf(path, sizeof(path), "%s/%s", d->opts->paths.pin_dir, name);
+	for (i = 0; i < PIN_COUNT; i++) {
+		pin_path(path, sizeof(path), d->opts->paths.pin_dir, (enum pin)i);
 		unlink(path);
-		fd = bpf_map__fd(map);
-		if (bpf_obj_pin(fd, path)) {
+		fd = sched_map_fd(&d->s, (enum pin)i);
+		if (fd < 0 || bpf_obj_pin(fd, path)) {
 			log_warn("failed to pin %s: %s; `scx_gamer show` will not work", path,
 				 strerror(errno));
 			return -1;
@@ -763,6 +748,7 @@ static int report_exit(const struct sched *s, bool requested)
 static int setup(struct daemon *d)
 {
 	const struct paths *p = &d->opts->paths;
+	struct detect_kernel k;
 
 	if (snprintf(d->config_file, sizeof(d->config_file), "%s/scx_gamer.yaml",
 		     p->config_dir) >= (int)sizeof(d->config_file) ||
@@ -771,12 +757,11 @@ static int setup(struct daemon *d)
 		log_error("--config-dir is too long");
 		return -1;
 	}
-	if (maps_open(&d->maps, bpf_map__fd(d->s.skel->maps.profile_ver),
-		      bpf_map__fd(d->s.skel->maps.profile_slots),
-		      bpf_map__fd(d->s.skel->maps.profile_info)))
+	if (maps_open(&d->maps, sched_map_fd(&d->s, PIN_PROFILE_VER),
+		      sched_map_fd(&d->s, PIN_PROFILE_SLOTS), sched_map_fd(&d->s, PIN_PROFILE_INFO)))
 		return -1;
-	d->maps.counters_fd = bpf_map__fd(d->s.skel->maps.counters);
-	d->maps.wait_hist_fd = bpf_map__fd(d->s.skel->maps.wait_hist);
+	d->maps.counters_fd = sched_map_fd(&d->s, PIN_COUNTERS);
+	d->maps.wait_hist_fd = sched_map_fd(&d->s, PIN_WAIT_HIST);
 	d->settle_fd = timer_new();
 	if (d->settle_fd < 0)
 		return -1;
@@ -793,7 +778,8 @@ static int setup(struct daemon *d)
 	/* Tracepoints first, then the scan: a game starting in between is not missed. */
 	if (sched_attach_detection(&d->s))
 		return -1;
-	d->det = detect_new(&d->s, "/proc");
+	sched_detect_kernel(&d->s, &k);
+	d->det = detect_new(&k, "/proc");
 	if (!d->det)
 		return -1;
 	detect_set_config(d->det, &d->cfg, &d->applied);
@@ -854,7 +840,7 @@ static int restart(struct sched *s, struct restarts *r)
 		log_error("could not attach the scheduler again after '%s': %s", was.msg,
 			  strerror(-err));
 		/* For the exit report: why it stopped, not an empty record. */
-		s->skel->bss->exit_info = was;
+		sched_set_exit_info(s, &was);
 		return -1;
 	}
 	report_attached("attached again");

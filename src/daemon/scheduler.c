@@ -13,6 +13,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "detect.h"
 #include "log.h"
 /* scheduler.h brings intf.h, whose types the skeleton uses. */
 #include "scheduler.h"
@@ -471,6 +472,31 @@ int sched_attach_detection(struct sched *s)
 int sched_events_fd(const struct sched *s)
 {
 	return ring_buffer__epoll_fd(s->events);
+}
+
+int sched_map_fd(const struct sched *s, enum pin p)
+{
+	const char *name = pin_name(p);
+	struct bpf_map *map = name ? bpf_object__find_map_by_name(s->skel->obj, name) : NULL;
+
+	return map ? bpf_map__fd(map) : -1;
+}
+
+void sched_detect_kernel(struct sched *s, struct detect_kernel *k)
+{
+	*k = (struct detect_kernel){
+		.proc_class_fd = bpf_map__fd(s->skel->maps.proc_class),
+		.task_class_fd = bpf_map__fd(s->skel->maps.task_class),
+		.class_gen_fd = bpf_map__fd(s->skel->maps.class_gen),
+		.events_fd = bpf_map__fd(s->skel->maps.proc_events),
+		.events_lost = &s->skel->bss->proc_events_lost,
+		.want_creds = &s->skel->bss->want_creds,
+	};
+}
+
+void sched_set_exit_info(struct sched *s, const struct gamer_exit_info *ei)
+{
+	s->skel->bss->exit_info = *ei;
 }
 
 int sched_handle_events(struct sched *s)

@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 #include "../../bpf/intf.h"
+#include "pins.h"
 
+struct detect_kernel;
 struct gamer_bpf;
 struct bpf_link;
 struct ring_buffer;
@@ -63,6 +65,12 @@ int sched_attach_detection(struct sched *s);
 
 /* fd that becomes readable when the scheduler posts an event. */
 int sched_events_fd(const struct sched *s);
+/* The descriptor of the map pinned as p (pins.h), or -1. */
+int sched_map_fd(const struct sched *s, enum pin p);
+/* What game detection uses of the scheduler (detect.h). */
+void sched_detect_kernel(struct sched *s, struct detect_kernel *k);
+/* Put back an exit record (a failed restart's reason, for the exit report). */
+void sched_set_exit_info(struct sched *s, const struct gamer_exit_info *ei);
 /* Drain posted events; sets s->exited when the scheduler stopped. */
 int sched_handle_events(struct sched *s);
 
