@@ -1,7 +1,7 @@
 # bench.vm --trace: every trace line (all CPUs, any bpf_printk a debug build
 # adds) inside the time spans of wakes.awk's "slow N" lines, 120 per span.
 # Usage: awk -f wakes-detail.awk WAKES_OUTPUT TRACE
-NR == FNR {
+FILENAME == ARGV[1] {
 	if ($0 ~ / slow [0-9]+ pid=/) {
 		for (i = 1; i <= NF; i++) {
 			if ($i ~ /^from=/) from[++n] = substr($i, 6) + 0

@@ -63,6 +63,25 @@ first_line() {
 	head -n 1 "$1" 2>/dev/null || echo "<unreadable>"
 }
 
+# The daemon under watch (daemon_start and policy_start set it): while it is
+# set, every wait fails at once, saying so, when that process has ended - a
+# check made after a wait ("this process gets no profile") must not pass
+# because nothing runs any more. Cleared by daemon_stop; a test that ends the
+# daemon itself clears it first.
+watch_pid=
+
+# alive PID: the process runs (not gone, not a zombie left for wait).
+alive() {
+	case $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) in
+	'' | Z | X) return 1 ;;
+	esac
+}
+
+# check_watched CONTEXT: fails the test when the daemon under watch has ended.
+check_watched() {
+	[ -z "$watch_pid" ] || alive "$watch_pid" || fail "the daemon (pid $watch_pid) has ended$1"
+}
+
 # wait_eq TIMEOUT_DS EXPECTED WHAT CMD...: runs CMD every 0.1 s until it prints
 # EXPECTED; fails after TIMEOUT_DS tenths of a second with what it printed last.
 wait_eq() {
@@ -71,6 +90,7 @@ wait_eq() {
 	_n=0
 	while :; do
 		_v=$("$@" 2>/dev/null)
+		check_watched " (waiting for $_what)"
 		[ "$_v" = "$_want" ] && return 0
 		[ "$_n" -ge "$_t" ] && break
 		sleep 0.1
@@ -79,23 +99,47 @@ wait_eq() {
 	fail "$_what: got '$_v', expected '$_want' within $((_t / 10)).$((_t % 10)) s"
 }
 
+# wait_until TIMEOUT_DS WHAT CMD...: runs CMD every 0.1 s until it succeeds;
+# fails, saying WHAT did not happen, after TIMEOUT_DS tenths of a second.
+wait_until() {
+	_t=$1 _what=$2
+	shift 2
+	_n=0
+	while :; do
+		"$@" && _ok=1 || _ok=
+		check_watched " (waiting until $_what)"
+		[ -n "$_ok" ] && return 0
+		[ "$_n" -ge "$_t" ] && break
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+	fail "not within $((_t / 10)).$((_t % 10)) s: $_what"
+}
+
 # try_wait_for FILE VALUE TIMEOUT_DS: like wait_for, but returns 1 instead of failing.
 try_wait_for() {
 	(wait_for "$@") >/dev/null
 }
 
-# ---- policy tests ------------------------------------------------------------
+# ---- the daemon ---------------------------------------------------------------
 # The daemon's configuration directory and a shipped-profile directory for a test.
 POLICY_ETC=/tmp/etc
 POLICY_SHIPPED=/tmp/shipped
 
-# policy_start: write an empty daemon file, start the daemon, wait until attached.
-# Sets $daemon_pid and $seq0 (enable_seq at attach).
-policy_start() {
+# sg ARG...: scx_gamer on the test's directories (a command, not the daemon:
+# daemon_start runs that, so that $pid is the daemon itself).
+sg() { scx_gamer --config-dir "$POLICY_ETC" --profile-dir "$POLICY_SHIPPED" "$@"; }
+
+# daemon_start [OPTION]...: the daemon on the test's directories in the
+# background, its output in /tmp/daemon.log (shown if the test fails); waits
+# until it has attached. $pid is the daemon, and is watched (watch_pid);
+# $seq0 is enable_seq once attached.
+daemon_start() {
 	mkdir -p "$POLICY_ETC/profiles" "$POLICY_SHIPPED"
-	printf 'schema: 1\nlog_level: info\n' >"$POLICY_ETC/scx_gamer.yaml"
-	scx_gamer --config-dir "$POLICY_ETC" --profile-dir "$POLICY_SHIPPED" run >/tmp/daemon.log 2>&1 &
-	daemon_pid=$!
+	scx_gamer --config-dir "$POLICY_ETC" --profile-dir "$POLICY_SHIPPED" "$@" run \
+		>/tmp/daemon.log 2>&1 &
+	pid=$!
+	watch_pid=$pid
 	show_on_fail /tmp/daemon.log
 	wait_for /sys/kernel/sched_ext/state enabled 100
 	# The state reads "enabled" a moment before enable_seq counts the attach:
@@ -104,13 +148,26 @@ policy_start() {
 	seq0=$(read_file /sys/kernel/sched_ext/enable_seq)
 }
 
+# daemon_stop: SIGINT, and it exits 0.
+daemon_stop() {
+	watch_pid=
+	kill -INT "$pid"
+	wait "$pid" && _rc=0 || _rc=$?
+	expect_eq "$_rc" 0 "daemon exit status after SIGINT"
+}
+
+# policy_start: an empty daemon file, then daemon_start.
+policy_start() {
+	mkdir -p "$POLICY_ETC/profiles" "$POLICY_SHIPPED"
+	printf 'schema: 1\nlog_level: info\n' >"$POLICY_ETC/scx_gamer.yaml"
+	daemon_start
+}
+
 # policy_stop: the scheduler stayed attached all along; stop the daemon cleanly.
 policy_stop() {
 	expect_content /sys/kernel/sched_ext/state enabled
 	expect_eq "$(read_file /sys/kernel/sched_ext/enable_seq)" "$seq0" "enable_seq (never re-attached)"
-	kill -INT "$daemon_pid"
-	wait "$daemon_pid" && _rc=0 || _rc=$?
-	expect_eq "$_rc" 0 "daemon exit status"
+	daemon_stop
 }
 
 # put_profile ID BODY: (re)write a profile atomically; BODY is printf-expanded
@@ -120,17 +177,12 @@ put_profile() {
 	mv "$POLICY_ETC/profiles/.$1.tmp" "$POLICY_ETC/profiles/$1.yaml"
 }
 
+# tunable ID KEY: the value the kernel's maps hold for KEY of profile ID.
+tunable() { sg show "$1" 2>/dev/null | awk -v k="$2" '$1 == k { print $2 }'; }
+
 # wait_tunable ID KEY VALUE: until the kernel's maps hold VALUE for KEY (10 s).
 wait_tunable() {
-	_n=0
-	while :; do
-		_v=$(scx_gamer --config-dir "$POLICY_ETC" --profile-dir "$POLICY_SHIPPED" show "$1" 2>/dev/null |
-			awk -v k="$2" '$1 == k { print $2 }')
-		[ "$_v" = "$3" ] && break
-		[ "$_n" -ge 100 ] && fail "profile $1: $2 is '$_v', expected '$3'"
-		sleep 0.1
-		_n=$((_n + 1))
-	done
+	wait_eq 100 "$3" "profile $1: $2" tunable "$1" "$2"
 	# Tasks pick an edit up at their next scheduling event; let in-flight ones pass.
 	sleep 0.5
 }
@@ -166,10 +218,8 @@ delta() {
 # wait_for_line FILE TEXT TIMEOUT_DS: until FILE has a line containing TEXT.
 # The daemon logs an event a moment after the kernel shows it.
 wait_for_line() {
-	_n=0
-	until grep -qF "$2" "$1" 2>/dev/null; do
-		[ "$_n" -ge "$3" ] && fail "$1 never said: $2"
-		sleep 0.1
-		_n=$((_n + 1))
-	done
+	wait_until "$3" "$1 said: $2" has_line "$1" "$2"
 }
+
+# has_line FILE TEXT: FILE has a line containing TEXT.
+has_line() { grep -qF "$2" "$1" 2>/dev/null; }
