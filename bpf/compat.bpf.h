@@ -93,6 +93,8 @@ void bpf_task_release(struct task_struct *p) __ksym __weak;
 s32 scx_bpf_test_and_clear_cpu_idle(s32 cpu) __ksym __weak;
 bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __ksym __weak;
 u32 bpf_cpumask_first(const struct cpumask *cpumask) __ksym __weak;
+const struct cpumask *scx_bpf_get_online_cpumask(void) __ksym __weak;
+void scx_bpf_put_cpumask(const struct cpumask *cpumask) __ksym __weak;
 
 /* A user DSQ can be created: vtime ordering is possible. */
 #define gamer_have_user_dsq() bpf_ksym_exists(scx_bpf_create_dsq)

@@ -88,7 +88,7 @@
  * an idle CPU is not held against it.
  *
  * Slices are the profile's slice, or slice x CPUs / queued tasks when more
- * tasks wait in the shared queue than there are CPUs (at least 0.5 ms, or the
+ * tasks wait in the shared queue than there are CPUs online (at least 0.5 ms, or the
  * profile's slice if shorter; the kernel ends slices at ticks). When a task's
  * slice ends, ops.dispatch runs before the task is queued again (when its
  * CPU's local queue is empty): the task goes on, with a new slice, if the
@@ -280,6 +280,8 @@ const volatile __u32 nr_nodes = 1;
 const volatile __u8 cpu_node[GAMER_MAX_CPUS];
 const volatile __u32 node_nr_cpus[GAMER_MAX_NODES];
 const volatile __u16 node_cpus[GAMER_MAX_NODES][GAMER_MAX_NODE_CPUS];
+/* CPUs online, of nr_cpus: set at init, kept by ops.cpu_offline/online. */
+__u32 nr_online;
 
 /*
  * sched_ext enum values of the running kernel, written by the loader from its
@@ -514,10 +516,18 @@ static __always_inline bool per_cpu_kthread(const struct task_struct *p)
 	return (p->flags & PF_KTHREAD) && p->nr_cpus_allowed == 1;
 }
 
+/* The CPUs that can run anything: nr_cpus less those offline. */
+static __always_inline u32 online_cpus(void)
+{
+	u32 n = nr_online;
+
+	return n && n <= nr_cpus ? n : nr_cpus;
+}
+
 /* The slice for tc now: shorter when the shared queue is deep. */
 static __always_inline u64 slice_now(const struct task_ctx *tc)
 {
-	return gp_slice(slice_of(tc), gamer_dsq_nr_queued(SHARED_DSQ), nr_cpus);
+	return gp_slice(slice_of(tc), gamer_dsq_nr_queued(SHARED_DSQ), online_cpus());
 }
 
 /*
@@ -1666,6 +1676,7 @@ void BPF_STRUCT_OPS(gamer_cpu_offline, s32 cpu)
 	u32 left;
 
 	count(0, GAMER_CNT_HOTPLUG);
+	__sync_fetch_and_add(&nr_online, (__u32)-1); /* clang 14 has no BPF atomic sub */
 	if (test_hotplug_restart) {
 		test_restart(cpu, false);
 		return;
@@ -1689,6 +1700,7 @@ void BPF_STRUCT_OPS(gamer_cpu_offline, s32 cpu)
 void BPF_STRUCT_OPS(gamer_cpu_online, s32 cpu)
 {
 	count(0, GAMER_CNT_HOTPLUG);
+	__sync_fetch_and_add(&nr_online, 1);
 	if (test_hotplug_restart)
 		test_restart(cpu, true);
 }
@@ -1718,12 +1730,31 @@ void BPF_STRUCT_OPS(gamer_enable, struct task_struct *p)
 	}
 }
 
+/* The CPUs online now (ops.init runs with CPU hotplug held off). */
+static u32 count_online(void)
+{
+	const struct cpumask *online;
+	u32 cpu, n = 0;
+
+	if (!bpf_ksym_exists(scx_bpf_get_online_cpumask) || !bpf_ksym_exists(scx_bpf_put_cpumask) ||
+	    !bpf_ksym_exists(bpf_cpumask_test_cpu))
+		return nr_cpus;
+	online = scx_bpf_get_online_cpumask();
+	bpf_for(cpu, 0, nr_cpus) {
+		if (bpf_cpumask_test_cpu(cpu, online))
+			n++;
+	}
+	scx_bpf_put_cpumask(online);
+	return n;
+}
+
 s32 BPF_STRUCT_OPS_SLEEPABLE(gamer_init)
 {
 	s32 ret;
 	u32 cpu;
 
 	compat_missing = gamer_compat_missing();
+	nr_online = count_online();
 	if (!gamer_have_user_dsq())
 		return 0;
 	ret = gamer_create_dsq(SHARED_DSQ, -1);
