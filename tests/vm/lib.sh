@@ -9,7 +9,12 @@
 vmtest_show_on_fail=
 
 show_on_fail() {
-	vmtest_show_on_fail="$vmtest_show_on_fail $*"
+	for _sf in "$@"; do
+		case " $vmtest_show_on_fail " in
+		*" $_sf "*) ;;
+		*) vmtest_show_on_fail="$vmtest_show_on_fail $_sf" ;;
+		esac
+	done
 }
 
 fail() {
@@ -72,8 +77,11 @@ watch_pid=
 
 # alive PID: the process runs (not gone, not a zombie left for wait).
 alive() {
-	case $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) in
-	'' | Z | X) return 1 ;;
+	# Built-ins only: every wait runs this once a poll, and an exec is slow
+	# under the emulator.
+	{ read -r _al_s <"/proc/$1/stat"; } 2>/dev/null || return 1
+	case ${_al_s##*) } in
+	Z* | X* | x*) return 1 ;;
 	esac
 }
 
@@ -84,36 +92,38 @@ check_watched() {
 
 # wait_eq TIMEOUT_DS EXPECTED WHAT CMD...: runs CMD every 0.1 s until it prints
 # EXPECTED; fails after TIMEOUT_DS tenths of a second with what it printed last.
+# (Each helper's variables have a prefix of their own: the command it runs is
+# in the same shell and may use the common names.)
 wait_eq() {
-	_t=$1 _want=$2 _what=$3
+	_we_t=$1 _we_want=$2 _we_what=$3
 	shift 3
-	_n=0
+	_we_n=0
 	while :; do
-		_v=$("$@" 2>/dev/null)
-		check_watched " (waiting for $_what)"
-		[ "$_v" = "$_want" ] && return 0
-		[ "$_n" -ge "$_t" ] && break
+		_we_v=$("$@" 2>/dev/null)
+		check_watched " (waiting for $_we_what)"
+		[ "$_we_v" = "$_we_want" ] && return 0
+		[ "$_we_n" -ge "$_we_t" ] && break
 		sleep 0.1
-		_n=$((_n + 1))
+		_we_n=$((_we_n + 1))
 	done
-	fail "$_what: got '$_v', expected '$_want' within $((_t / 10)).$((_t % 10)) s"
+	fail "$_we_what: got '$_we_v', expected '$_we_want' within $((_we_t / 10)).$((_we_t % 10)) s"
 }
 
 # wait_until TIMEOUT_DS WHAT CMD...: runs CMD every 0.1 s until it succeeds;
 # fails, saying WHAT did not happen, after TIMEOUT_DS tenths of a second.
 wait_until() {
-	_t=$1 _what=$2
+	_wu_t=$1 _wu_what=$2
 	shift 2
-	_n=0
+	_wu_n=0
 	while :; do
-		"$@" && _ok=1 || _ok=
-		check_watched " (waiting until $_what)"
-		[ -n "$_ok" ] && return 0
-		[ "$_n" -ge "$_t" ] && break
+		"$@" && _wu_ok=1 || _wu_ok=
+		check_watched " (waiting until $_wu_what)"
+		[ -n "$_wu_ok" ] && return 0
+		[ "$_wu_n" -ge "$_wu_t" ] && break
 		sleep 0.1
-		_n=$((_n + 1))
+		_wu_n=$((_wu_n + 1))
 	done
-	fail "not within $((_t / 10)).$((_t % 10)) s: $_what"
+	fail "not within $((_wu_t / 10)).$((_wu_t % 10)) s: $_wu_what"
 }
 
 # try_wait_for FILE VALUE TIMEOUT_DS: like wait_for, but returns 1 instead of failing.
@@ -127,32 +137,33 @@ POLICY_ETC=/tmp/etc
 POLICY_SHIPPED=/tmp/shipped
 
 # sg ARG...: scx_gamer on the test's directories (a command, not the daemon:
-# daemon_start runs that, so that $pid is the daemon itself).
+# daemon_start runs that, so that $daemon_pid is the daemon itself).
 sg() { scx_gamer --config-dir "$POLICY_ETC" --profile-dir "$POLICY_SHIPPED" "$@"; }
 
 # daemon_start [OPTION]...: the daemon on the test's directories in the
 # background, its output in /tmp/daemon.log (shown if the test fails); waits
-# until it has attached. $pid is the daemon, and is watched (watch_pid);
-# $seq0 is enable_seq once attached.
+# until it has attached (30 s at most each: a loaded host slows the guest).
+# $daemon_pid is the daemon, and is watched (watch_pid); $seq0 is enable_seq
+# once attached.
 daemon_start() {
 	mkdir -p "$POLICY_ETC/profiles" "$POLICY_SHIPPED"
 	scx_gamer --config-dir "$POLICY_ETC" --profile-dir "$POLICY_SHIPPED" "$@" run \
 		>/tmp/daemon.log 2>&1 &
-	pid=$!
-	watch_pid=$pid
+	daemon_pid=$!
+	watch_pid=$daemon_pid
 	show_on_fail /tmp/daemon.log
-	wait_for /sys/kernel/sched_ext/state enabled 100
+	wait_for /sys/kernel/sched_ext/state enabled 300
 	# The state reads "enabled" a moment before enable_seq counts the attach:
 	# the daemon's line comes after both.
-	wait_for_line /tmp/daemon.log "scheduler 'gamer' attached" 100
+	wait_for_line /tmp/daemon.log "scheduler 'gamer' attached" 300
 	seq0=$(read_file /sys/kernel/sched_ext/enable_seq)
 }
 
 # daemon_stop: SIGINT, and it exits 0.
 daemon_stop() {
 	watch_pid=
-	kill -INT "$pid"
-	wait "$pid" && _rc=0 || _rc=$?
+	kill -INT "$daemon_pid"
+	wait "$daemon_pid" && _rc=0 || _rc=$?
 	expect_eq "$_rc" 0 "daemon exit status after SIGINT"
 }
 
