@@ -55,20 +55,26 @@ int timer_start(uint64_t after_ns, uint64_t every_ns)
 
 int signals_fd(sigset_t *set, ...)
 {
+	sigset_t was;
 	va_list ap;
-	int sig, fd;
+	int sig, fd, err;
 
 	sigemptyset(set);
 	va_start(ap, set);
 	while ((sig = va_arg(ap, int)) != 0)
 		sigaddset(set, sig);
 	va_end(ap);
-	if (sigprocmask(SIG_BLOCK, set, NULL) < 0) {
+	if (sigprocmask(SIG_BLOCK, set, &was) < 0) {
 		log_error("failed to block signals: %s", strerror(errno));
 		return -1;
 	}
 	fd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0)
-		log_error("failed to create a signalfd: %s", strerror(errno));
+	if (fd < 0) {
+		err = errno;
+		/* Not blocked for nothing: they would never be seen. */
+		sigprocmask(SIG_SETMASK, &was, NULL);
+		log_error("failed to create a signalfd: %s", strerror(err));
+		errno = err;
+	}
 	return fd;
 }

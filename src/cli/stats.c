@@ -480,7 +480,6 @@ static void print_legend(void)
 	       "time from being put back (slice used up, preempted) to running again");
 }
 
-/* Arm a periodic timer; the first expiry is one interval from now. */
 /* 1: the timer fired; 0: SIGINT or SIGTERM; -1: error. */
 static int wait_tick(int tfd, int sfd)
 {

@@ -231,6 +231,7 @@ enum conf_file_status {
 	CONF_FILE_LOADED, /* valid, and in the set */
 	CONF_FILE_GONE,	  /* not there (any more): a removal to come, not an error */
 	CONF_FILE_FAILED, /* there, but refused or not valid: the diags say why */
+	CONF_FILE_LEFT_OUT, /* past CONFIG_MAX_PROFILES: not read, and not to be kept */
 };
 
 /* A file a load read, and what it came to. */
@@ -318,5 +319,14 @@ int config_put_profile(struct config_set *c, struct profile *p);
  */
 enum conf_file_status config_file_status(const struct config_set *c, const char *path);
 int config_note_file(struct config_set *c, const char *path, enum conf_file_status st);
+
+/*
+ * Keep-last-good, after a reload read next: the daemon file's and every
+ * profile's last good version (from old, which loses them) go into next
+ * where their file failed, or was not read though it is there (its
+ * directory refused or unreadable). A file gone, or left out past the
+ * profile limit, is a profile removed. Says each one kept in the log.
+ */
+void config_keep_last_good(struct config_set *next, struct config_set *old);
 
 #endif /* SCX_GAMER_CONF_H */

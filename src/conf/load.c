@@ -333,7 +333,7 @@ static void load_profile_file(struct config_set *set, int dfd, const char *dir,
 		diags_add(d, DIAG_ERROR, path, 0, 0,
 			  "left out: more than %d profiles (in %s and before it)",
 			  CONFIG_MAX_PROFILES, dir);
-		note(set, path, CONF_FILE_FAILED, d);
+		note(set, path, CONF_FILE_LEFT_OUT, d);
 		return;
 	}
 	st = config_load_profile(dfd, name, path, id, secure, &p, d);
@@ -343,6 +343,36 @@ static void load_profile_file(struct config_set *set, int dfd, const char *dir,
 		st = CONF_FILE_FAILED;
 	}
 	note(set, path, st, d);
+}
+
+/*
+ * The ids of the profile files in dir, unread (a refused directory's: they
+ * still hide the shipped files of the same id, whose profiles would
+ * otherwise replace the admin's last good versions).
+ */
+static void list_ids(const char *dir, struct id_list *found, struct diags *d)
+{
+	struct dirent *de;
+	char *path, *id;
+	DIR *dp = opendir(dir);
+
+	if (!dp)
+		return;
+	while ((de = readdir(dp))) {
+		if (!config_is_profile_name(de->d_name))
+			continue;
+		id = strndup(de->d_name, strlen(de->d_name) - 5);
+		if (!id || asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+			free(id);
+			diags_add(d, DIAG_ERROR, dir, 0, 0, "out of memory");
+			break;
+		}
+		if (id_list_add(found, id, path))
+			diags_add(d, DIAG_ERROR, path, 0, 0, "out of memory");
+		free(id);
+		free(path);
+	}
+	closedir(dp);
 }
 
 /*
@@ -371,6 +401,9 @@ static void load_dir(struct config_set *set, const char *dir, bool secure,
 	}
 	if (secure && !secure_fd(dfd, dir, "directory", d)) {
 		close(dfd);
+		/* Not read, but its ids still hide the shipped ones. */
+		if (found)
+			list_ids(dir, found, d);
 		return;
 	}
 	dp = fdopendir(dfd);
@@ -425,10 +458,16 @@ static void load_dir(struct config_set *set, const char *dir, bool secure,
 		}
 		if (fstatat(dirfd(dp), names[i], &st, 0)) {
 			/* A dangling symlink most likely: worth knowing. */
-			if (!gone_since(dirfd(dp), names[i]))
+			if (gone_since(dirfd(dp), names[i])) {
+				note(set, path, CONF_FILE_GONE, d);
+			} else {
 				diags_add(d, DIAG_ERROR, path, 0, 0,
 					  "failed to stat the file: %s", strerror(errno));
-		} else if (S_ISREG(st.st_mode)) {
+				note(set, path, CONF_FILE_FAILED, d);
+			}
+		} else if (!S_ISREG(st.st_mode)) {
+			/* A directory (or device) named like a profile: not one, said nowhere. */
+		} else {
 			for (h = 0; hide && h < hide->n; h++)
 				if (!strcmp(hide->id[h], id))
 					break;
@@ -471,7 +510,10 @@ int config_load_files(const struct config_paths *paths, bool require_secure,
 		out->daemon.path = strdup(paths->config_file);
 		/* Refused, not missing: the daemon keeps its last good version. */
 		note(out, paths->config_file, CONF_FILE_FAILED, d);
-		load_dir(out, paths->shipped_profiles, require_secure, NULL, NULL, d);
+		if (paths->admin_profiles)
+			list_ids(paths->admin_profiles, &admin, d);
+		load_dir(out, paths->shipped_profiles, require_secure, &admin, NULL, d);
+		id_list_free(&admin);
 		return -1;
 	}
 	load_daemon(out, paths->config_file, require_secure, d);
@@ -489,6 +531,30 @@ int config_load(const struct config_paths *paths, bool require_secure, struct co
 	config_load_files(paths, require_secure, out, d);
 	config_resolve(out, d);
 	return d->errors == errors ? 0 : -1;
+}
+
+void config_keep_last_good(struct config_set *next, struct config_set *old)
+{
+	struct daemon_config tmp;
+
+	if (old->daemon.path && config_file_status(next, old->daemon.path) == CONF_FILE_FAILED) {
+		log_warn("%s: keeping the last good version", old->daemon.path);
+		tmp = next->daemon;
+		next->daemon = old->daemon;
+		old->daemon = tmp;
+	}
+	for (size_t i = 0; i < old->n_profiles; i++) {
+		struct profile *p = &old->profiles[i];
+		enum conf_file_status st = config_file_status(next, p->path);
+
+		if (config_find_profile(next, p->id) >= 0)
+			continue;
+		if (st != CONF_FILE_FAILED && (st != CONF_FILE_UNREAD || access(p->path, F_OK)))
+			continue;
+		log_warn("%s: keeping the last good version of profile '%s'", p->path, p->id);
+		if (config_put_profile(next, p))
+			log_error("failed to keep profile '%s': out of memory", p->id);
+	}
 }
 
 void config_set_free(struct config_set *c)

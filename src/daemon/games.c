@@ -45,16 +45,16 @@ int games_lookup(const char *pin_dir, enum pin map, uint32_t key, struct gamer_c
 
 int games_count_threads(const char *pin_dir)
 {
-	int fd = pin_open(pin_dir, PIN_TASK_CLASS);
+	int fd = pin_open(pin_dir, PIN_TASK_CLASS), ret;
 	uint32_t *keys;
 	size_t n;
 
 	if (fd < 0)
 		return -1;
-	map_u32_keys(fd, &keys, &n);
+	ret = map_u32_keys(fd, &keys, &n);
 	close(fd);
 	free(keys);
-	return (int)n;
+	return ret ? -1 : (int)n;
 }
 
 static void read_comm(uint32_t pid, char *buf, size_t len)

@@ -159,12 +159,27 @@ int map_cmp_u32(const void *a, const void *b)
 
 int map_u32_keys(int fd, uint32_t **keys, size_t *n)
 {
-	uint32_t key, next, *v = NULL, *nv;
-	size_t cnt = 0, cap = 0, k;
+	struct bpf_map_info info = { 0 };
+	uint32_t key, next, *v = NULL, *nv, len = sizeof(info);
+	size_t cnt = 0, cap = 0, k, most;
 	void *prev = NULL;
 	int ret = 0;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	/*
+	 * Each delete of the key the walk stands on sends it back to the
+	 * first key: a map changing fast could keep it going. Twice the map's
+	 * size is read at most (what was missed is the next walk's).
+	 */
+	most = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.max_entries ?
+		       2 * (size_t)info.max_entries : (size_t)1 << 20;
+	for (;;) {
+		if (bpf_map_get_next_key(fd, prev, &next)) {
+			if (errno != ENOENT)
+				ret = -1;
+			break;
+		}
+		if (cnt == most)
+			break;
 		key = next;
 		prev = &key;
 		if (cnt == cap) {

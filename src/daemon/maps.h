@@ -37,8 +37,9 @@ int maps_read_profile(int ver_fd, int slots_fd, uint32_t id, struct gamer_tunabl
 /*
  * Every key of a map keyed by a u32 (pid, tid), sorted, each once: a walk
  * that races with a delete starts again from the first key, so a key can
- * come twice. *keys is malloc'ed (NULL when there are none). 0, or -1 when
- * out of memory (what was read is still returned, and is short).
+ * come twice (a walk reads twice the map's size at most). *keys is
+ * malloc'ed (NULL when there are none). 0, or -1 when out of memory or the
+ * walk failed (what was read is still returned, and is short).
  */
 int map_u32_keys(int fd, uint32_t **keys, size_t *n);
 /* qsort/bsearch order of u32 keys. */

@@ -37,15 +37,6 @@ int pin_open(const char *pin_dir, enum pin p);
  */
 int pin_open_or_say(const char *pin_dir, enum pin p);
 
-struct sched;
-
-/*
- * The daemon: pin every map of the table under pin_dir (made, and bpffs
- * mounted on /sys/fs/bpf if nothing did), replacing pins a killed daemon
- * left. -1, said as a warning, when one could not be: that costs the
- * commands, not the scheduler.
- */
-int pins_create(const char *pin_dir, const struct sched *s);
 /* Remove the table's pins and pin_dir (if then empty). */
 void pins_remove(const char *pin_dir);
 

@@ -25,38 +25,6 @@
 #include "state.h"
 #include "watch.h"
 
-/*
- * Keep what the old configuration had where the new load failed: the daemon
- * file if it failed, and every profile whose file failed, or was not read
- * though it is there (its directory was refused or unreadable, or an admin
- * file that hides it failed). A file gone is a profile removed.
- */
-static void keep_last_good(struct config_set *next, struct config_set *old)
-{
-	struct daemon_config tmp;
-	size_t i;
-
-	if (old->daemon.path &&
-	    config_file_status(next, old->daemon.path) == CONF_FILE_FAILED) {
-		log_warn("%s: keeping the last good version", old->daemon.path);
-		tmp = next->daemon;
-		next->daemon = old->daemon;
-		old->daemon = tmp;
-	}
-	for (i = 0; i < old->n_profiles; i++) {
-		struct profile *p = &old->profiles[i];
-
-		enum conf_file_status st = config_file_status(next, p->path);
-
-		if (config_find_profile(next, p->id) >= 0 || st == CONF_FILE_LOADED ||
-		    st == CONF_FILE_GONE || (st == CONF_FILE_UNREAD && access(p->path, F_OK)))
-			continue;
-		log_warn("%s: keeping the last good version of profile '%s'", p->path, p->id);
-		if (config_put_profile(next, p))
-			log_error("failed to keep profile '%s': out of memory", p->id);
-	}
-}
-
 static bool same_diag(const struct diag *a, const struct diag *b)
 {
 	return a->line == b->line && a->col == b->col && strcmp(a->file, b->file) == 0 &&
@@ -218,7 +186,7 @@ int reload_all(struct daemon *d, bool first)
 	 */
 	ret = config_load_files(&cp, true, &next, &dg);
 	if (!first)
-		keep_last_good(&next, &d->cfg);
+		config_keep_last_good(&next, &d->cfg);
 	diags_free(&d->parse_errors);
 	copy_errors(&d->parse_errors, &dg, NULL);
 	diags_print(&d->parse_errors, stderr);
@@ -369,8 +337,6 @@ static void reload_profile(struct daemon *d, const char *id, struct diags *dg)
 		profile_free(&p);
 		st = CONF_FILE_FAILED;
 	}
-	if (config_note_file(&d->cfg, path, st))
-		log_error("%s: out of memory", path);
 	if (st == CONF_FILE_LOADED)
 		log_info("%s: profile '%s' %s", path, id, idx >= 0 ? "reloaded" : "added");
 	else if (st == CONF_FILE_FAILED && idx >= 0)
@@ -384,8 +350,6 @@ static void reload_daemon_file(struct daemon *d, struct diags *dg)
 	enum conf_file_status st;
 
 	st = config_load_daemon(d->config_file, true, &dc, dg);
-	if (config_note_file(&d->cfg, d->config_file, st))
-		log_error("%s: out of memory", d->config_file);
 	switch (st) {
 	case CONF_FILE_LOADED:
 		daemon_config_free(&d->cfg.daemon);
@@ -406,7 +370,6 @@ static void reload_daemon_file(struct daemon *d, struct diags *dg)
 	}
 }
 
-/* Apply what inotify reported: only the files that changed are read again. */
 /* An id whose reload would add or remove a profile rather than change one. */
 static bool adds_or_removes(struct daemon *d, const char *id)
 {

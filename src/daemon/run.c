@@ -133,7 +133,7 @@ static int setup(struct daemon *d)
 	/* Again, now that symlinked files (and their target directories) are known. */
 	reload_watch(d);
 	d->pinned = true;
-	pins_create(d->opts->paths.pin_dir, &d->s);
+	sched_pin_maps(&d->s, d->opts->paths.pin_dir);
 	/* Tracepoints first, then the scan: a game starting in between is not missed. */
 	if (sched_attach_detection(&d->s))
 		return -1;

@@ -3,9 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -657,4 +663,63 @@ void sched_report_compat(const struct sched *s)
 void sched_trigger_test_error(struct sched *s, unsigned int code)
 {
 	__atomic_store_n(&s->skel->bss->test_error_code, code, __ATOMIC_RELEASE);
+}
+
+/* Mount bpffs on /sys/fs/bpf if nothing did (systemd does; minimal systems may not). */
+static void ensure_bpffs(const char *pin_dir)
+{
+	struct statfs sf;
+	int fd;
+
+	if (strncmp(pin_dir, "/sys/fs/bpf/", 12) != 0)
+		return;
+	if (statfs("/sys/fs/bpf", &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
+		return;
+	/*
+	 * Two daemons starting at once would both find no bpffs and both mount
+	 * one, the second hiding the first's pins: the check and the mount are
+	 * done under a lock on the directory itself (the mount point's own
+	 * inode, below any mount).
+	 */
+	fd = open("/sys/fs/bpf", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, LOCK_EX))
+		log_debug("failed to lock /sys/fs/bpf: %s", strerror(errno));
+	if (statfs("/sys/fs/bpf", &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
+		goto out;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		log_warn("failed to mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+	else
+		log_info("mounted bpffs on /sys/fs/bpf");
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
+int sched_pin_maps(const struct sched *s, const char *pin_dir)
+{
+	char path[PATH_MAX];
+	int i, fd;
+
+	ensure_bpffs(pin_dir);
+	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
+		log_warn("failed to create %s: %s; `scx_gamer show` will not work", pin_dir,
+			 strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < PIN_COUNT; i++) {
+		pin_path(path, sizeof(path), pin_dir, (enum pin)i);
+		unlink(path);
+		fd = sched_map_fd(s, (enum pin)i);
+		if (fd < 0) {
+			log_warn("no map %s in the BPF object; `scx_gamer show` will not work",
+				 pin_name((enum pin)i));
+			return -1;
+		}
+		if (bpf_obj_pin(fd, path)) {
+			log_warn("failed to pin %s: %s; `scx_gamer show` will not work", path,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }

@@ -69,6 +69,13 @@ int sched_events_fd(const struct sched *s);
 int sched_map_fd(const struct sched *s, enum pin p);
 /* What game detection uses of the scheduler (detect.h). */
 void sched_detect_kernel(struct sched *s, struct detect_kernel *k);
+/*
+ * Pin every map of the pin table (pins.h) under pin_dir (made, and bpffs
+ * mounted on /sys/fs/bpf if nothing did), replacing pins a killed daemon
+ * left. -1, said as a warning, when one could not be: that costs the
+ * commands, not the scheduler.
+ */
+int sched_pin_maps(const struct sched *s, const char *pin_dir);
 /* Put back an exit record (a failed restart's reason, for the exit report). */
 void sched_set_exit_info(struct sched *s, const struct gamer_exit_info *ei);
 /* Drain posted events; sets s->exited when the scheduler stopped. */

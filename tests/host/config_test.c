@@ -1448,6 +1448,91 @@ static void test_shipped_and_docs(void)
 	free(doc);
 }
 
+/* The slice of profile id in c in ms, or -1 when c has no such profile. */
+static long slice_ms_of(const struct config_set *c, const char *id)
+{
+	int i = config_find_profile(c, id);
+
+	return i < 0 ? -1 : (long)(c->profiles[i].effective.slice_ns / 1000000);
+}
+
+/* Keep-last-good: a reload's set against the one before, on real files. */
+static void test_keep_last_good(void)
+{
+	char cfg[512], admin[512], shipped[512], foo[512];
+	struct config_paths paths = { cfg, admin, shipped };
+	struct config_set old, next;
+	bool secure = geteuid() == 0;
+	int i;
+
+	tpath(cfg, sizeof(cfg), "klg/scx_gamer.yaml");
+	tpath(admin, sizeof(admin), "klg/admin");
+	tpath(shipped, sizeof(shipped), "klg/shipped");
+	tpath(foo, sizeof(foo), "klg/admin/foo.yaml");
+	mkdir_t("klg", 0755);
+	mkdir_t("klg/admin", 0755);
+	mkdir_t("klg/shipped", 0755);
+	put("klg/scx_gamer.yaml", "schema: 1\nlog_level: debug\n", 0644);
+	put("klg/admin/foo.yaml", "schema: 1\nmatch: [ { comm: foo } ]\ntunables: { slice: 9ms }\n", 0644);
+	put("klg/shipped/foo.yaml", "schema: 1\nmatch: [ { comm: foo } ]\ntunables: { slice: 2ms }\n", 0644);
+	put("klg/admin/bar.yaml", "schema: 1\nmatch: [ { comm: bar } ]\ntunables: { slice: 3ms }\n", 0644);
+
+	diags_free(&D);
+	config_load(&paths, secure, &old, &D);
+	tap_ok(D.errors == 0 && slice_ms_of(&old, "foo") == 9 && slice_ms_of(&old, "bar") == 3,
+	       "keep-last-good: (setup) the admin foo hides the shipped one; bar loads");
+
+	put("klg/admin/bar.yaml", "schema: 1\nmatch: [\n", 0644);
+	put("klg/scx_gamer.yaml", "schema: 1\nlog_level: loud\n", 0644);
+	diags_free(&D);
+	config_load_files(&paths, secure, &next, &D);
+	config_keep_last_good(&next, &old);
+	config_resolve(&next, &D);
+	tap_ok(slice_ms_of(&next, "bar") == 3 && next.daemon.log_level == LOG_DEBUG,
+	       "keep-last-good: a broken profile and a broken daemon file keep their last good versions");
+	config_set_free(&old);
+	old = next;
+
+	unlink(foo);
+	tpath(foo, sizeof(foo), "klg/admin/bar.yaml");
+	unlink(foo);
+	diags_free(&D);
+	config_load_files(&paths, secure, &next, &D);
+	config_keep_last_good(&next, &old);
+	config_resolve(&next, &D);
+	tap_ok(slice_ms_of(&next, "bar") == -1 && slice_ms_of(&next, "foo") == 2,
+	       "keep-last-good: a removed file's profile goes (and the shipped foo is back)");
+	config_set_free(&old);
+	old = next;
+
+	if (!secure) {
+		tap_skip(1, "a refused directory needs root (files owned by root)");
+	} else {
+		put("klg/admin/foo.yaml",
+		    "schema: 1\nmatch: [ { comm: foo } ]\ntunables: { slice: 9ms }\n", 0644);
+		put("klg/scx_gamer.yaml", "schema: 1\n", 0644);
+		diags_free(&D);
+		config_set_free(&old);
+		config_load(&paths, true, &old, &D);
+		/* Group-writable: refused, and the shipped foo must not replace the admin's. */
+		tpath(foo, sizeof(foo), "klg/admin");
+		chmod(foo, 0775);
+		diags_free(&D);
+		config_load_files(&paths, true, &next, &D);
+		config_keep_last_good(&next, &old);
+		config_resolve(&next, &D);
+		i = config_find_profile(&next, "foo");
+		tap_ok(D.errors > 0 && slice_ms_of(&next, "foo") == 9 && i >= 0 &&
+			       strstr(next.profiles[i].path, "klg/admin/foo.yaml"),
+		       "keep-last-good: a refused admin directory keeps its profiles, the shipped ones "
+		       "stay hidden");
+		chmod(foo, 0755);
+		config_set_free(&old);
+		old = next;
+	}
+	config_set_free(&old);
+}
+
 int main(void)
 {
 	test_builtin_and_names();
@@ -1470,6 +1555,7 @@ int main(void)
 		return 1;
 	}
 	test_load();
+	test_keep_last_good();
 	{
 		char cmd[512];
 
