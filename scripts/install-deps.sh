@@ -64,7 +64,7 @@ apt-get install -y -q --no-install-recommends \
 	clang llvm bpftool \
 	libyaml-dev libinotifytools0-dev libelf-dev zlib1g-dev \
 	qemu-system-x86 busybox-static cpio zstd \
-	rt-tests stress-ng file
+	rt-tests stress-ng file valgrind
 apt-get install -y -q --no-install-recommends -t bookworm-backports libbpf-dev libbpf1
 
 # Fail loudly if the result is not what the build needs.

@@ -103,6 +103,25 @@ static void parent_of(const char *path, char *out)
 		snprintf(out, PATH_MAX, ".");
 }
 
+/*
+ * Whether path has a watch. libinotifytools keeps a directory's name with a
+ * trailing '/': asked for "dir" it says no, and watching "dir" again gives
+ * the kernel's same wd another entry of the library's, the old one lost
+ * (a leak at every reload).
+ */
+static bool watched(const char *path)
+{
+	char slashed[PATH_MAX + 1];
+	size_t len = strlen(path);
+
+	if (inotifytools_wd_from_filename(path) >= 0)
+		return true;
+	if (len == 0 || path[len - 1] == '/' || len >= PATH_MAX)
+		return false;
+	snprintf(slashed, sizeof(slashed), "%s/", path);
+	return inotifytools_wd_from_filename(slashed) >= 0;
+}
+
 static void watch_one(const char *path, int events)
 {
 	struct stat st;
@@ -112,7 +131,7 @@ static void watch_one(const char *path, int events)
 	 * asks for a rescan, which re-adds it...). Dead watches were dropped
 	 * when their IN_IGNORED arrived.
 	 */
-	if (inotifytools_wd_from_filename(path) >= 0)
+	if (watched(path))
 		return;
 	if (stat(path, &st) || !S_ISDIR(st.st_mode))
 		return; /* its parent's watch reports when it appears */
