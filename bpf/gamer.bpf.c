@@ -519,7 +519,7 @@ static __always_inline bool per_cpu_kthread(const struct task_struct *p)
 /* The CPUs that can run anything: nr_cpus less those offline. */
 static __always_inline u32 online_cpus(void)
 {
-	u32 n = nr_online;
+	u32 n = *(volatile __u32 *)&nr_online;
 
 	return n && n <= nr_cpus ? n : nr_cpus;
 }
@@ -1676,7 +1676,9 @@ void BPF_STRUCT_OPS(gamer_cpu_offline, s32 cpu)
 	u32 left;
 
 	count(0, GAMER_CNT_HOTPLUG);
-	__sync_fetch_and_add(&nr_online, (__u32)-1); /* clang 14 has no BPF atomic sub */
+	/* The CPUs init counted: those below nr_cpus. */
+	if (cpu >= 0 && (u32)cpu < nr_cpus)
+		__sync_fetch_and_add(&nr_online, (__u32)-1); /* clang 14 has no BPF atomic sub */
 	if (test_hotplug_restart) {
 		test_restart(cpu, false);
 		return;
@@ -1700,7 +1702,8 @@ void BPF_STRUCT_OPS(gamer_cpu_offline, s32 cpu)
 void BPF_STRUCT_OPS(gamer_cpu_online, s32 cpu)
 {
 	count(0, GAMER_CNT_HOTPLUG);
-	__sync_fetch_and_add(&nr_online, 1);
+	if (cpu >= 0 && (u32)cpu < nr_cpus)
+		__sync_fetch_and_add(&nr_online, 1);
 	if (test_hotplug_restart)
 		test_restart(cpu, true);
 }
