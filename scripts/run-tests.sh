@@ -52,8 +52,14 @@ fi
 for trs in $(find . -name '*.trs' 2>/dev/null | sort); do
 	grep -Eq '^:test-result: (FAIL|ERROR|XPASS)' "$trs" || continue
 	log=${trs%.trs}.log
-	echo "---- why $log failed (the lines from its first failure on, 80 at most):"
-	awk '/^(# )?(FAIL|not ok|Bail out)/ { on = 1 } on && n < 80 { print; n++ }' "$log"
+	# A VM test says why before its "not ok": the 60 lines before, too.
+	echo "---- why $log failed (60 lines before its first failure, 80 from it):"
+	awk '!on { b[NR % 60] = $0 }
+		!on && /^(# )?(FAIL|not ok|Bail out)/ {
+			on = 1
+			for (i = NR - 59; i < NR; i++) if (i > 0) print b[i % 60]
+		}
+		on && n < 80 { print; n++ }' "$log"
 done
 if [ "$check_rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
 	fail=1 # make check failed before or outside the tests

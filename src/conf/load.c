@@ -89,18 +89,51 @@ static bool secure_parent(int fd, struct diags *d)
 	return secure_dir_of(real, d);
 }
 
+/* How many times a name that is back again is looked up again. */
+#define NAME_TRIES 3
+
+#define KEPT_REPLACED "the file kept being replaced while it was read; it is read again at its next change"
+
+enum name_now { NAME_THERE, NAME_GONE, NAME_BACK, NAME_BROKEN };
+
 /*
- * A name the directory listed that is not there any more: removed (or
- * renamed away) since, which is a change to come, not an error. Keeps errno.
+ * A name the directory listed that gave ENOENT when it was opened: removed
+ * (or renamed away) since, which is a change to come (the daemon hears of
+ * it), not an error - GONE; or already back (a tool writing it again) -
+ * BACK, worth another try; or a symlink whose target is missing - BROKEN
+ * (dangling), as is any other failure. Keeps errno.
  */
-static bool gone_since(int dfd, const char *name)
+static enum name_now name_now(int dfd, const char *name)
 {
 	int err = errno;
 	struct stat st;
-	bool gone = err == ENOENT && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) && errno == ENOENT;
+	enum name_now now;
 
+	if (err != ENOENT)
+		now = NAME_BROKEN;
+	else if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		now = errno == ENOENT ? NAME_GONE : NAME_BROKEN;
+	else
+		now = fstatat(dfd, name, &st, 0) == 0 ? NAME_BACK : NAME_BROKEN;
 	errno = err;
-	return gone;
+	return now;
+}
+
+/*
+ * stat(2) of a listed name, following symlinks: THERE (in *st), GONE, BROKEN
+ * (errno says why), or BACK when it kept coming back between tries.
+ */
+static enum name_now stat_listed(int dfd, const char *name, struct stat *st)
+{
+	for (int tries = 1;; tries++) {
+		enum name_now now;
+
+		if (fstatat(dfd, name, st, 0) == 0)
+			return NAME_THERE;
+		now = name_now(dfd, name);
+		if (now != NAME_BACK || tries == NAME_TRIES)
+			return now;
+	}
 }
 
 /*
@@ -116,13 +149,24 @@ static int open_checked(int dfd, const char *name, const char *path, bool secure
 	int fd;
 
 	*st = CONF_FILE_FAILED;
-	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (gone_since(dfd, name))
+	for (int tries = 1;; tries++) {
+		enum name_now now;
+
+		fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd >= 0)
+			break;
+		now = name_now(dfd, name);
+		if (now == NAME_GONE) {
 			*st = CONF_FILE_GONE;
-		else
+		} else if (now == NAME_BROKEN) {
 			diags_add(d, DIAG_ERROR, path, 0, 0, "failed to open the file: %s",
 				  strerror(errno));
+		} else if (tries < NAME_TRIES) {
+			continue;
+		} else {
+			/* Failed, not gone: the daemon keeps its last good version. */
+			diags_add(d, DIAG_ERROR, path, 0, 0, "%s", KEPT_REPLACED);
+		}
 		return -1;
 	}
 	if (fstat(fd, &sb)) {
@@ -444,6 +488,7 @@ static void load_dir(struct config_set *set, const char *dir, bool secure,
 	for (size_t i = 0; i < n; i++) {
 		size_t stem = strlen(names[i]) - 5;
 		char *path = NULL, *id = NULL;
+		enum name_now now;
 		struct stat st;
 		size_t h;
 
@@ -456,15 +501,17 @@ static void load_dir(struct config_set *set, const char *dir, bool secure,
 			free(path);
 			goto nomem;
 		}
-		if (fstatat(dirfd(dp), names[i], &st, 0)) {
+		now = stat_listed(dirfd(dp), names[i], &st);
+		if (now == NAME_GONE) {
+			note(set, path, CONF_FILE_GONE, d);
+		} else if (now == NAME_BROKEN) {
 			/* A dangling symlink most likely: worth knowing. */
-			if (gone_since(dirfd(dp), names[i])) {
-				note(set, path, CONF_FILE_GONE, d);
-			} else {
-				diags_add(d, DIAG_ERROR, path, 0, 0,
-					  "failed to stat the file: %s", strerror(errno));
-				note(set, path, CONF_FILE_FAILED, d);
-			}
+			diags_add(d, DIAG_ERROR, path, 0, 0, "failed to stat the file: %s",
+				  strerror(errno));
+			note(set, path, CONF_FILE_FAILED, d);
+		} else if (now == NAME_BACK) {
+			diags_add(d, DIAG_ERROR, path, 0, 0, "%s", KEPT_REPLACED);
+			note(set, path, CONF_FILE_FAILED, d);
 		} else if (!S_ISREG(st.st_mode)) {
 			/* A directory (or device) named like a profile: not one, said nowhere. */
 		} else {
