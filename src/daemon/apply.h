@@ -16,6 +16,8 @@ struct applied {
 	struct gamer_tunables value[GAMER_MAX_PROFILES];
 	struct gamer_profile_info info[GAMER_MAX_PROFILES];
 	bool live[GAMER_MAX_PROFILES];
+	/* When (CLOCK_BOOTTIME) each slot was given its profile id. */
+	uint64_t since_ns[GAMER_MAX_PROFILES];
 };
 
 struct apply_stats {

@@ -1,12 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Game detection in the daemon (see detect.h).
+ *
+ * Rescans. Exec events decide one process each, at once; a rescan decides
+ * every process from /proc: at start-up, when events were lost, and when a
+ * reload changed what decides a class (detect_set_config() compares the
+ * inputs; tunables alone decide nothing - the scheduler reads them from the
+ * slot). Under load a rescan takes long (up to 7.7 s for 134 processes in
+ * the soak test: the emulator, stress-ng running), and an exec handled after
+ * the game is gone is a game missed. So after start-up a rescan begins once
+ * the queued events are handled, and runs in slices of RESCAN_SLICE_MS with
+ * the events handled between them:
+ *  - phase 1 reads every process and keeps what matching needs; then every
+ *    one is decided at once, with the configuration in force by then;
+ *  - phase 2 writes each one's entries; then what is stale is dropped,
+ *    never an entry written after the scan began.
+ * What an event decides meanwhile was decided on newer facts: the scan
+ * leaves that process alone (touched), and a child whose class would come
+ * from it. A process whose launcher went away meanwhile keeps its class. A
+ * reload that changes the inputs during phase 1 changes nothing for the
+ * scan; during phase 2 it stops it (it would write slots the new
+ * configuration may have given to other profiles); either way another scan
+ * follows (what events decided under the old configuration is then
+ * decided again), as after events lost during a scan. A reload storm
+ * faster than phase 2 keeps running processes from being decided again
+ * until it ends; new processes are still decided by their events.
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,6 +64,10 @@
  */
 #define EVENT_BUDGET 256
 #define PENDING_MAX 8192
+/* The longest a rescan asked for waits behind queued events. */
+#define RESCAN_WAIT_MS 500
+/* A rescan runs in slices of about this long, events handled between them. */
+#define RESCAN_SLICE_MS 20
 
 struct detect {
 	struct detect_kernel k;
@@ -53,8 +82,67 @@ struct detect {
 	size_t head, n_pending;
 	uint64_t overflow; /* records that did not fit in pending */
 	bool dirty; /* the class maps changed: bump class_gen */
+	/* What decided the classes last (decision_inputs), to tell a change. */
+	char *inputs;
+	size_t inputs_len;
+	/* A rescan asked for and not begun yet: why, and since when. */
+	const char *rescan_why;
+	uint64_t rescan_since;
+	struct scan *scan; /* the one under way, in slices (scan->why set) */
+	uint64_t wait_from; /* execs from then on count in exec_wait_max_ns */
 	struct detect_stats st;
 };
+
+struct scanned {
+	int pid, ppid;
+	unsigned long long start; /* to know it again (a pid may be reused) */
+	bool own, excluded, decided;
+	bool touched; /* decided by an event since the scan read it */
+	int src;      /* inherited: the pid whose own match it inherits */
+	struct gamer_class cls;
+	/*
+	 * What matching reads (phase 1), kept so that a reload during the scan
+	 * decides again without reading /proc again.
+	 */
+	char comm[PROC_COMM_LEN];
+	char *exe, *cmdline, *argv0, *wine_exe;
+	bool wine_from_comm;
+	uint32_t steam_app_id, uid;
+	int steam_from;
+};
+
+/*
+ * A rescan in slices (see "Rescans" at the top): reading every process
+ * (phase 1, while dir is open), then deciding inheritance at once, then
+ * writing each decided process's entries (phase 2, from next on), then
+ * dropping what is stale. Exec events are handled between slices; a process
+ * an event decided meanwhile is the event's (touched): the scan read older
+ * facts of it and writes nothing for it, but still lists its threads.
+ */
+struct scan {
+	const char *why;
+	DIR *dir;
+	struct scanned *v;
+	size_t n, cap, next;
+	uint32_t *tids; /* every thread of a decided process, for drop_stale */
+	size_t n_tids, tid_cap;
+	uint32_t *touched; /* pids decided by events during phase 1 */
+	size_t n_touched, touched_cap;
+	uint64_t start, read_ns;
+	unsigned int slices;
+	bool complete; /* the whole picture: stale entries may be dropped */
+};
+
+static void scan_free(struct scan *sc);
+static void scan_touch(struct detect *d, int pid);
+static void scan_begin(struct detect *d, const char *why);
+static bool scan_step(struct detect *d, uint64_t deadline);
+static void scan_decide(struct detect *d);
+
+static bool detect_scanning(const struct detect *d)
+{
+	return d->scan && d->scan->why;
+}
 
 static uint64_t boottime_ns(void)
 {
@@ -101,6 +189,17 @@ static void drop_if_ours(struct detect *d, int fd, uint32_t key, uint64_t since_
 	if (bpf_map_lookup_elem(fd, &key, &cur) == 0 && cur.since_ns == since_ns &&
 	    bpf_map_delete_elem(fd, &key) == 0)
 		d->dirty = true;
+}
+
+/*
+ * An inherited class still good: its slot holds a profile, the same one as
+ * when the class was written (a slot freed by a profile removed may be
+ * given to another one added later).
+ */
+static bool inherited_live(const struct detect *d, const struct gamer_class *c)
+{
+	return c->how == GAMER_HOW_INHERITED && c->slot < GAMER_MAX_PROFILES &&
+	       d->a->live[c->slot] && c->since_ns >= d->a->since_ns[c->slot];
 }
 
 /* The loaded profile behind a slot, or NULL. */
@@ -320,6 +419,8 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 	bool have, ok;
 	int dfd;
 
+	/* Decided now, with the configuration in force: a scan under way leaves it be. */
+	scan_touch(d, pid);
 	/*
 	 * Everything below reads the process through one descriptor: a pid
 	 * reused meanwhile is not taken for it (its reads fail instead).
@@ -347,7 +448,7 @@ static void decide_one(struct detect *d, int pid, uint64_t ev_ts, const char *co
 	}
 	if (!ok && !match_blocked(&r)) {
 		pkey = (uint32_t)pi.ppid;
-		if (have && cur.how == GAMER_HOW_INHERITED) {
+		if (have && inherited_live(d, &cur)) {
 			want = cur;
 			ok = true;
 		} else if (bpf_map_lookup_elem(d->proc_fd, &pkey, &parent) == 0 &&
@@ -442,11 +543,17 @@ static void handle_event(struct detect *d, const struct gamer_proc_event *e)
 	comm[GAMER_COMM_LEN] = '\0';
 	d->st.events++;
 	switch (e->type) {
-	case GAMER_PEV_EXEC:
+	case GAMER_PEV_EXEC: {
+		uint64_t now = boottime_ns();
+
 		d->st.execs++;
+		if (e->ts_ns >= d->wait_from && now > e->ts_ns &&
+		    now - e->ts_ns > d->st.exec_wait_max_ns)
+			d->st.exec_wait_max_ns = now - e->ts_ns;
 		proc_steam_forget((int)e->tgid);
 		decide_one(d, (int)e->tgid, e->ts_ns, comm, false, PROC_UID_READ, 0);
 		break;
+	}
 	case GAMER_PEV_FORK:
 	case GAMER_PEV_THREAD:
 		decide_thread(d, e->pid, e->tgid, comm);
@@ -554,6 +661,10 @@ void detect_free(struct detect *d)
 		return;
 	ring_buffer__free(d->rb);
 	free(d->pending);
+	free(d->inputs);
+	if (d->scan)
+		scan_free(d->scan);
+	free(d->scan);
 	free(d);
 }
 
@@ -565,8 +676,80 @@ static bool uses_steam(const struct match_entry *m, size_t n)
 	return false;
 }
 
-void detect_set_config(struct detect *d, const struct config_set *c, const struct applied *a)
+static void put_str(FILE *f, const char *s)
 {
+	/* Strings end with their NUL: "ab","c" and "a","bc" differ. */
+	if (s)
+		fwrite(s, 1, strlen(s) + 1, f);
+	else
+		fputc('\1', f);
+}
+
+static void put_entries(FILE *f, const struct match_entry *m, size_t n)
+{
+	fprintf(f, "%zu:", n);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%x/%u/", m[i].keys, m[i].steam_app_id);
+		put_str(f, m[i].comm);
+		put_str(f, m[i].exe);
+		put_str(f, m[i].cmdline);
+		put_str(f, m[i].wine_exe);
+	}
+}
+
+/*
+ * Everything a class is decided from, in one byte string: which profiles
+ * there are, in which slots, their match entries, priorities and thread
+ * rules, the exclude list, game_users, and which slots are live. What is
+ * left out - the tunables - the scheduler reads from the slot itself, so a
+ * change of those alone decides no process differently. NULL when out of
+ * memory.
+ */
+static char *decision_inputs(const struct config_set *c, const struct applied *a, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	if (!f)
+		return NULL;
+	put_entries(f, c->daemon.exclude, c->daemon.n_exclude);
+	fprintf(f, "users %d %zu:", c->daemon.has_game_users, c->daemon.n_game_users);
+	for (size_t i = 0; i < c->daemon.n_game_users; i++)
+		fprintf(f, "%u,", c->daemon.game_users[i]);
+	fputs("live:", f);
+	for (size_t i = 0; i < GAMER_MAX_PROFILES; i++)
+		fputc(a->live[i] ? '1' : '0', f);
+	for (size_t p = 0; p < c->n_profiles; p++) {
+		const struct profile *pr = &c->profiles[p];
+
+		put_str(f, pr->id);
+		fprintf(f, "slot %d prio %d ", apply_slot_of(a, pr->id), pr->priority);
+		put_entries(f, pr->match, pr->n_match);
+		fprintf(f, "threads %zu:", pr->n_threads);
+		for (size_t t = 0; t < pr->n_threads; t++) {
+			const struct thread_rule *r = &pr->threads[t];
+
+			fprintf(f, "%d/%d/%zu:", (int)r->role, r->boost, r->n_names);
+			for (size_t k = 0; k < r->n_names; k++)
+				put_str(f, r->names[k]);
+		}
+	}
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+bool detect_set_config(struct detect *d, const struct config_set *c, const struct applied *a)
+{
+	size_t len = 0;
+	char *in = decision_inputs(c, a, &len);
+	bool changed = !in || !d->inputs || len != d->inputs_len || memcmp(in, d->inputs, len);
+
+	free(d->inputs);
+	d->inputs = in;
+	d->inputs_len = in ? len : 0;
 	d->cfg = c;
 	d->a = a;
 	/* The commit_creds hook sends uid changes only while someone reads them. */
@@ -576,6 +759,7 @@ void detect_set_config(struct detect *d, const struct config_set *c, const struc
 	d->need_steam = uses_steam(c->daemon.exclude, c->daemon.n_exclude);
 	for (size_t i = 0; i < c->n_profiles && !d->need_steam; i++)
 		d->need_steam = uses_steam(c->profiles[i].match, c->profiles[i].n_match);
+	return changed;
 }
 
 int detect_fd(const struct detect *d)
@@ -583,9 +767,41 @@ int detect_fd(const struct detect *d)
 	return ring_buffer__epoll_fd(d->rb);
 }
 
+void detect_count_waits(struct detect *d)
+{
+	d->wait_from = boottime_ns();
+}
+
 bool detect_pending(const struct detect *d)
 {
-	return d->n_pending > 0;
+	return d->n_pending > 0 || (d->rescan_why && d->cfg) || detect_scanning(d);
+}
+
+static void want_rescan(struct detect *d, const char *why)
+{
+	log_debug("a rescan of %s is due (%s)", d->root, why);
+	if (!d->rescan_why)
+		d->rescan_since = boottime_ns();
+	d->rescan_why = why;
+}
+
+void detect_want_rescan(struct detect *d, const char *why)
+{
+	/*
+	 * A scan under way decides after it has read everything, with the
+	 * configuration then in force; but what events decided meanwhile was
+	 * decided with the old one, and one already writing decided with it:
+	 * that one stops (writing on would give processes slots the new
+	 * configuration may have given to other profiles). Either way another
+	 * scan follows at once.
+	 */
+	if (detect_scanning(d) && !d->scan->dir) {
+		log_debug("the rescan under way stops: the configuration changed");
+		scan_free(d->scan);
+	}
+	want_rescan(d, why);
+	if (detect_scanning(d))
+		d->rescan_since = 0;
 }
 
 int detect_handle_events(struct detect *d)
@@ -613,29 +829,44 @@ int detect_handle_events(struct detect *d)
 		d->lost_seen = lost;
 		d->overflow = 0;
 		/* The rescan sees what the queued records would tell, and more. */
-		d->head = d->n_pending = 0;
-		detect_rescan(d, "events were lost");
-		return 0;
+		/* After the scan under way, if any: what it read may be older. */
+		want_rescan(d, "events were lost");
 	}
 	for (i = 0; i < EVENT_BUDGET && d->n_pending; i++) {
 		handle_event(d, &d->pending[d->head]);
 		d->head = (d->head + 1) % PENDING_MAX;
 		d->n_pending--;
 	}
+	/*
+	 * Empty: start again at the front, so the queue's pages in use are
+	 * those of its longest backlog, not all of them in turn (the daemon's
+	 * resident size would creep up by the pages first touched).
+	 */
+	if (!d->n_pending)
+		d->head = 0;
 	if (d->dirty)
 		bump_gen(d);
+	/*
+	 * A rescan asked for runs once the queued events are handled (a game
+	 * that just started is not kept waiting behind a full read of /proc),
+	 * or after RESCAN_WAIT_MS at most, should an exec storm never let the
+	 * queue run dry.
+	 */
+	if (d->rescan_why && d->cfg && !detect_scanning(d) &&
+	    (!d->n_pending || boottime_ns() - d->rescan_since >= RESCAN_WAIT_MS * 1000000ull)) {
+		scan_begin(d, d->rescan_why);
+		d->rescan_why = NULL;
+	}
+	if (detect_scanning(d))
+		scan_step(d, boottime_ns() + RESCAN_SLICE_MS * 1000000ull);
 	return 0;
 }
 
 /* ---- rescan ------------------------------------------------------------------ */
 
-struct scanned {
-	int pid, ppid;
-	unsigned long long start; /* to know it again (a pid may be reused) */
-	bool own, excluded, decided;
-	struct gamer_class cls;
-	char comm[PROC_COMM_LEN]; /* for the log */
-};
+/* A rescan that takes this long is logged at info. */
+#define RESCAN_SLOW_MS 250
+
 
 static int cmp_pid(const void *a, const void *b)
 {
@@ -726,116 +957,273 @@ static bool collect_tids(int pdfd, uint32_t **tids, size_t *n, size_t *cap)
 	return ok;
 }
 
+enum still { STILL_SAME, STILL_CHANGED, STILL_GONE };
+
 /*
- * Process s of a scan, opened again for writing its entries: its
- * descriptor, or -1 when the pid no longer holds the process scanned (gone,
- * or reused - a start time is counted in clock ticks, so facts are compared
- * too, and an own match is made again on what the descriptor reads).
+ * Process s of a scan, opened again for writing its entries (*dfd, unless
+ * GONE): SAME; GONE when the pid no longer holds the process scanned (gone,
+ * or reused: another start time); CHANGED when it is that process but what
+ * decided it no longer holds - its own match made again on what the
+ * descriptor reads gives another profile, or, inherited, it has another
+ * parent now or the ancestor it inherits from was decided by an event since.
  */
-static int still_scanned(struct detect *d, const struct scanned *s)
+static enum still still_scanned(struct detect *d, const struct scanned *s, int *dfd)
 {
 	struct gamer_class cls;
 	struct match_result r;
 	struct proc_info pi;
-	int dfd = proc_open(d->root, s->pid);
-	bool same;
+	enum still still = STILL_SAME;
 
-	if (dfd < 0)
-		return -1;
-	if (proc_read_dir(dfd, s->pid, &pi)) {
-		close(dfd);
-		return -1;
+	*dfd = proc_open(d->root, s->pid);
+	if (*dfd < 0)
+		return STILL_GONE;
+	if (proc_read_dir(*dfd, s->pid, &pi) || pi.start != s->start) {
+		proc_info_free(&pi);
+		close(*dfd);
+		*dfd = -1;
+		return STILL_GONE;
 	}
-	same = pi.start == s->start && pi.ppid == s->ppid;
-	if (same && s->own) {
+	if (s->own) {
 		if (d->need_steam)
 			proc_read_steam(d->root, &pi);
-		same = own_class(d, &pi, &r, &cls) && cls.slot == s->cls.slot;
+		if (!own_class(d, &pi, &r, &cls) || cls.slot != s->cls.slot)
+			still = STILL_CHANGED;
+	} else if (pi.ppid != s->ppid) {
+		still = STILL_CHANGED;
+	} else if (s->src) {
+		const struct scanned *up = find_scanned(d->scan->v, d->scan->n, s->src);
+
+		if (!up || up->touched)
+			still = STILL_CHANGED;
 	}
 	proc_info_free(&pi);
-	if (!same) {
-		close(dfd);
-		return -1;
-	}
-	return dfd;
+	return still;
 }
 
-void detect_rescan(struct detect *d, const char *why)
+static void facts_free(struct scanned *s)
 {
-	struct scanned *v = NULL;
-	size_t n = 0, cap = 0, n_tids = 0, tid_cap = 0, i;
-	uint32_t *tids = NULL;
-	uint64_t scan_start = boottime_ns();
-	bool complete = true;
-	struct dirent *de;
-	DIR *dir;
+	free(s->exe);
+	free(s->cmdline);
+	free(s->argv0);
+	free(s->wine_exe);
+}
 
-	if (!d->cfg)
+/* Keep pi's facts in s (taking its strings); false when out of memory. */
+static bool facts_keep(struct scanned *s, struct proc_info *pi)
+{
+	s->pid = pi->pid;
+	s->ppid = pi->ppid;
+	s->start = pi->start;
+	memcpy(s->comm, pi->comm, sizeof(s->comm));
+	/* Copies of their length: the buffer read into is 4 kB at least. */
+	s->cmdline = strdup(pi->cmdline ? pi->cmdline : "");
+	s->argv0 = pi->argv0;
+	pi->argv0 = NULL;
+	s->exe = strdup(pi->exe);
+	s->wine_exe = strdup(pi->wine_exe);
+	s->wine_from_comm = pi->wine_from_comm;
+	s->steam_app_id = pi->steam_app_id;
+	s->steam_from = pi->steam_from;
+	s->uid = pi->uid;
+	if (s->cmdline && s->exe && s->wine_exe)
+		return true;
+	facts_free(s);
+	return false;
+}
+
+/* A proc_info that shows s's facts (borrowed: never proc_info_free() it). */
+static void facts_view(const struct scanned *s, struct proc_info *pi)
+{
+	memset(pi, 0, sizeof(*pi));
+	pi->pid = s->pid;
+	pi->ppid = s->ppid;
+	pi->start = s->start;
+	memcpy(pi->comm, s->comm, sizeof(pi->comm));
+	snprintf(pi->exe, sizeof(pi->exe), "%s", s->exe);
+	pi->cmdline = s->cmdline;
+	pi->argv0 = s->argv0;
+	snprintf(pi->wine_exe, sizeof(pi->wine_exe), "%s", s->wine_exe);
+	pi->wine_from_comm = s->wine_from_comm;
+	pi->steam_app_id = s->steam_app_id;
+	pi->steam_from = s->steam_from;
+	pi->uid = s->uid;
+}
+
+static void scan_free(struct scan *sc)
+{
+	if (sc->dir)
+		closedir(sc->dir);
+	for (size_t i = 0; i < sc->n; i++)
+		facts_free(&sc->v[i]);
+	free(sc->v);
+	free(sc->tids);
+	free(sc->touched);
+	memset(sc, 0, sizeof(*sc));
+}
+
+/*
+ * An event decided process pid (or a child of it) with the configuration in
+ * force: newer than anything the running scan read of it.
+ */
+static void scan_touch(struct detect *d, int pid)
+{
+	struct scan *sc = d->scan;
+	struct scanned *s;
+
+	if (!sc || !sc->why)
 		return;
+	if (!sc->dir) {
+		s = find_scanned(sc->v, sc->n, pid);
+		if (s)
+			s->touched = true;
+		return;
+	}
+	if (sc->n_touched == sc->touched_cap) {
+		size_t ncap = sc->touched_cap ? sc->touched_cap * 2 : 64;
+		uint32_t *nt = realloc(sc->touched, ncap * sizeof(*nt));
+
+		if (!nt) {
+			/* The scan would not know which facts are old: no drops. */
+			sc->complete = false;
+			return;
+		}
+		sc->touched = nt;
+		sc->touched_cap = ncap;
+	}
+	sc->touched[sc->n_touched++] = (uint32_t)pid;
+}
+
+static void scan_begin(struct detect *d, const char *why)
+{
+	struct scan *sc;
+
+	if (!d->scan && !(d->scan = calloc(1, sizeof(*d->scan)))) {
+		log_error("out of memory: no rescan of %s (%s)", d->root, why);
+		return;
+	}
+	sc = d->scan;
+	scan_free(sc);
+	sc->start = boottime_ns();
+	sc->complete = true;
 	d->st.rescans++;
-	dir = opendir(d->root);
-	if (!dir) {
+	sc->dir = opendir(d->root);
+	if (!sc->dir) {
 		log_warn("failed to scan %s: %s", d->root, strerror(errno));
 		return;
 	}
-	while ((de = readdir(dir))) {
+	sc->why = why;
+}
+
+/* Phase 1 until deadline (boottime ns): true when every process is read. */
+static bool scan_read(struct detect *d, uint64_t deadline)
+{
+	struct scan *sc = d->scan;
+	struct dirent *de;
+
+	while ((de = readdir(sc->dir))) {
 		struct proc_info pi;
-		struct match_result r;
 		struct scanned s = { 0 };
 		int pid = atoi(de->d_name);
 
 		if (pid <= 0 || proc_read(d->root, pid, &pi))
-			continue;
+			goto next;
 		if (d->need_steam)
 			proc_read_steam(d->root, &pi);
-		s.pid = pid;
-		s.ppid = pi.ppid;
-		s.start = pi.start;
-		s.own = own_class(d, &pi, &r, &s.cls);
-		s.excluded = match_blocked(&r);
-		s.decided = s.own;
-		memcpy(s.comm, pi.comm, sizeof(s.comm));
-		proc_info_free(&pi);
-		if (n == cap) {
-			struct scanned *nv = realloc(v, (cap = cap ? cap * 2 : 512) * sizeof(*nv));
+		if (sc->n == sc->cap) {
+			size_t ncap = sc->cap ? sc->cap * 2 : 512;
+			struct scanned *nv = realloc(sc->v, ncap * sizeof(*nv));
 
 			if (!nv) {
+				proc_info_free(&pi);
 				log_error("out of memory scanning %s", d->root);
-				complete = false;
+				sc->complete = false;
 				break;
 			}
-			v = nv;
+			sc->v = nv;
+			sc->cap = ncap;
 		}
-		v[n++] = s;
+		if (!facts_keep(&s, &pi)) {
+			proc_info_free(&pi);
+			log_error("out of memory scanning %s", d->root);
+			sc->complete = false;
+			break;
+		}
+		proc_info_free(&pi);
+		sc->v[sc->n++] = s;
+next:
+		if (boottime_ns() >= deadline)
+			return false;
 	}
-	closedir(dir);
-	qsort(v, n, sizeof(*v), cmp_pid);
+	closedir(sc->dir);
+	sc->dir = NULL;
+	sc->read_ns = boottime_ns() - sc->start;
+	if (sc->n > 1)
+		qsort(sc->v, sc->n, sizeof(*sc->v), cmp_pid);
+	for (size_t i = 0; i < sc->n_touched; i++) {
+		struct scanned *t = find_scanned(sc->v, sc->n, (int)sc->touched[i]);
 
-	/*
-	 * Inheritance: what the process inherited at fork while that profile
-	 * is live (its parent may be gone), else the nearest matched ancestor
-	 * through unexcluded ones (the entry names its parent).
-	 */
-	for (i = 0; i < n; i++) {
+		if (t)
+			t->touched = true;
+	}
+	free(sc->touched);
+	sc->touched = NULL;
+	sc->n_touched = sc->touched_cap = 0;
+	return true;
+}
+
+/*
+ * Decide every scanned process on its facts and the configuration in force
+ * (after phase 1, and again when a reload comes during phase 2): its own
+ * match; else, unless excluded, what it inherited at fork while that
+ * profile is live (its parent may be gone), else the nearest matched
+ * ancestor through unexcluded ones (the entry names its parent). An
+ * ancestor an event decided meanwhile makes the scan's inheritance from it
+ * stale: such a process is left alone too.
+ */
+static void scan_decide(struct detect *d)
+{
+	struct scanned *v = d->scan->v;
+	size_t n = d->scan->n;
+
+	for (size_t i = 0; i < n; i++) {
+		struct scanned *s = &v[i];
+		struct match_result r;
+		struct proc_info pi;
+
+		s->own = s->excluded = s->decided = false;
+		s->src = 0;
+		if (s->touched)
+			continue;
+		facts_view(s, &pi);
+		s->own = own_class(d, &pi, &r, &s->cls);
+		s->excluded = match_blocked(&r);
+		s->decided = s->own;
+	}
+	for (size_t i = 0; i < n; i++) {
 		struct scanned *s = &v[i], *up = s;
 		struct gamer_class cur;
 		uint32_t key = (uint32_t)s->pid;
 		int depth;
 
-		if (s->own || s->excluded)
+		if (s->own || s->excluded || s->touched)
 			continue;
-		if (bpf_map_lookup_elem(d->proc_fd, &key, &cur) == 0 &&
-		    cur.how == GAMER_HOW_INHERITED && cur.slot < GAMER_MAX_PROFILES &&
-		    d->a->live[cur.slot]) {
+		/*
+		 * What it inherited at fork stands while its parent is gone;
+		 * while the parent lives, it follows what the parent is now.
+		 */
+		if (bpf_map_lookup_elem(d->proc_fd, &key, &cur) == 0 && inherited_live(d, &cur) &&
+		    !find_scanned(v, n, (int)cur.from)) {
 			s->cls = cur;
 			s->decided = true;
 			continue;
 		}
 		for (depth = 0; depth < INHERIT_MAX_DEPTH; depth++) {
 			up = find_scanned(v, n, up->ppid);
-			if (!up || up->excluded || up->own)
+			if (!up || up->excluded || up->own || up->touched)
 				break;
 		}
+		if (up && up->touched)
+			s->touched = true;
 		if (!up || !up->own)
 			continue;
 		memset(&s->cls, 0, sizeof(s->cls));
@@ -844,61 +1232,163 @@ void detect_rescan(struct detect *d, const char *why)
 		s->cls.boost = GAMER_BOOST_FROM_ROLE;
 		s->cls.how = GAMER_HOW_INHERITED;
 		s->cls.from = (uint32_t)s->ppid;
+		s->src = up->pid;
 		s->decided = true;
 	}
+}
 
-	for (i = 0; i < n; i++) {
-		struct scanned *s = &v[i];
-		struct gamer_class was;
-		uint32_t key = (uint32_t)s->pid;
-		bool had;
-		int dfd;
+/*
+ * A process the scan leaves as it is (an event decided it since, or what
+ * the scan decided it by changed): its entries are not stale, nor are those
+ * of its threads. dfd: its directory, or -1.
+ */
+static void scan_keep(struct detect *d, struct scanned *s, int dfd)
+{
+	struct scan *sc = d->scan;
 
-		if (!s->decided) {
+	s->decided = true;
+	if (dfd < 0)
+		dfd = proc_open(d->root, s->pid);
+	if (dfd < 0)
+		return;
+	if (sc->complete && !collect_tids(dfd, &sc->tids, &sc->n_tids, &sc->tid_cap)) {
+		log_error("out of memory listing the threads of %d; stale entries stay "
+			  "until the next rescan",
+			  s->pid);
+		sc->complete = false;
+	}
+	close(dfd);
+}
+
+/* The entries of scanned process s (phase 2). */
+static void scan_write_one(struct detect *d, struct scanned *s)
+{
+	struct scan *sc = d->scan;
+	struct gamer_class was;
+	uint32_t key = (uint32_t)s->pid;
+	bool had;
+	int dfd;
+
+	if (s->touched) {
+		scan_keep(d, s, -1);
+		return;
+	}
+	had = bpf_map_lookup_elem(d->proc_fd, &key, &was) == 0;
+	if (!s->decided) {
+		/*
+		 * Its entries and its threads' taken away - if the pid still
+		 * holds it (not a process forked into the pid since), and not
+		 * one written since the scan began (what the fork handler
+		 * wrote for it, say).
+		 */
+		if (!had || was.since_ns >= sc->start)
+			return;
+		dfd = proc_open(d->root, s->pid);
+		if (dfd < 0)
+			return;
+		if (proc_alive_at(dfd, s->pid, s->start)) {
 			put_proc(d, key, NULL);
-			continue;
-		}
-		had = bpf_map_lookup_elem(d->proc_fd, &key, &was) == 0;
-		dfd = still_scanned(d, s);
-		if (dfd < 0 || !put_proc(d, key, &s->cls)) {
-			s->decided = false;
-			if (dfd >= 0)
-				close(dfd);
-			continue;
-		}
-		/* Found by the scan, not by an event (one queued may follow). */
-		if (!had || !same_class(&was, &s->cls)) {
-			const struct profile *p = profile_of_slot(d, s->cls.slot);
-
-			d->st.matched++;
-			log_info("pid %d (%s): profile '%s' by %s (%s)", s->pid, s->comm,
-				 p ? p->id : "?", games_how_name(s->cls.how), why);
-		}
-		put_threads(d, dfd, profile_of_slot(d, s->cls.slot), s->cls.slot);
-		if (complete && !collect_tids(dfd, &tids, &n_tids, &tid_cap)) {
-			log_error("out of memory listing the threads of %d; stale entries stay "
-				  "until the next rescan", s->pid);
-			complete = false;
-		}
-		/* Gone before the writes: its exit tracepoint deleted nothing. */
-		if (!proc_alive_at(dfd, s->pid, s->start)) {
-			drop_if_ours(d, d->proc_fd, (uint32_t)s->pid, s->cls.since_ns);
-			s->decided = false;
+			put_threads(d, dfd, NULL, 0);
 		}
 		close(dfd);
+		return;
 	}
+	switch (still_scanned(d, s, &dfd)) {
+	case STILL_GONE:
+		s->decided = false;
+		return;
+	case STILL_CHANGED:
+		scan_keep(d, s, dfd);
+		return;
+	case STILL_SAME:
+		break;
+	}
+	if (!put_proc(d, key, &s->cls)) {
+		s->decided = false;
+		close(dfd);
+		return;
+	}
+	/* Found by the scan, not by an event (one queued may follow). */
+	if (!had || !same_class(&was, &s->cls)) {
+		const struct profile *p = profile_of_slot(d, s->cls.slot);
+
+		d->st.matched++;
+		log_info("pid %d (%s): profile '%s' by %s (%s)", s->pid, s->comm, p ? p->id : "?",
+			 games_how_name(s->cls.how), sc->why);
+	}
+	put_threads(d, dfd, profile_of_slot(d, s->cls.slot), s->cls.slot);
+	if (sc->complete && !collect_tids(dfd, &sc->tids, &sc->n_tids, &sc->tid_cap)) {
+		log_error("out of memory listing the threads of %d; stale entries stay "
+			  "until the next rescan",
+			  s->pid);
+		sc->complete = false;
+	}
+	/* Gone before the writes: its exit tracepoint deleted nothing. */
+	if (!proc_alive_at(dfd, s->pid, s->start)) {
+		drop_if_ours(d, d->proc_fd, (uint32_t)s->pid, s->cls.since_ns);
+		s->decided = false;
+	}
+	close(dfd);
+}
+
+static void scan_finish(struct detect *d)
+{
+	struct scan *sc = d->scan;
+	uint64_t took_ms = (boottime_ns() - sc->start) / 1000000;
+
 	/* Entries are only dropped on a full picture, and never one written since. */
-	if (complete) {
-		if (n_tids)
-			qsort(tids, n_tids, sizeof(*tids), map_cmp_u32);
-		drop_stale(d, d->proc_fd, false, v, n, NULL, 0, scan_start);
-		drop_stale(d, d->task_fd, true, NULL, 0, tids, n_tids, scan_start);
+	if (sc->complete) {
+		if (sc->n_tids)
+			qsort(sc->tids, sc->n_tids, sizeof(*sc->tids), map_cmp_u32);
+		drop_stale(d, d->proc_fd, false, sc->v, sc->n, NULL, 0, sc->start);
+		drop_stale(d, d->task_fd, true, NULL, 0, sc->tids, sc->n_tids, sc->start);
 	}
 	if (d->dirty)
 		bump_gen(d);
-	log_debug("rescanned %s (%s): %zu processes", d->root, why, n);
-	free(tids);
-	free(v);
+	/* A slow scan delays what it is for: worth a line. */
+	if (took_ms >= RESCAN_SLOW_MS)
+		log_info("rescanned %s (%s): %zu processes in %llu ms (%llu reading them), "
+			 "%u slice(s)",
+			 d->root, sc->why, sc->n, (unsigned long long)took_ms,
+			 (unsigned long long)(sc->read_ns / 1000000), sc->slices);
+	else
+		log_debug("rescanned %s (%s): %zu processes in %llu ms (%llu reading them), "
+			  "%u slice(s)",
+			  d->root, sc->why, sc->n, (unsigned long long)took_ms,
+			  (unsigned long long)(sc->read_ns / 1000000), sc->slices);
+	scan_free(sc);
+}
+
+/* Work on the scan until deadline (boottime ns); true when it is done. */
+static bool scan_step(struct detect *d, uint64_t deadline)
+{
+	struct scan *sc = d->scan;
+
+	if (!sc->why)
+		return true;
+	sc->slices++;
+	if (sc->dir) {
+		if (!scan_read(d, deadline))
+			return false;
+		scan_decide(d);
+	}
+	while (sc->next < sc->n) {
+		scan_write_one(d, &sc->v[sc->next++]);
+		if (sc->next < sc->n && boottime_ns() >= deadline)
+			return false;
+	}
+	scan_finish(d);
+	return true;
+}
+
+void detect_rescan(struct detect *d, const char *why)
+{
+	if (!d->cfg)
+		return;
+	d->rescan_why = NULL;
+	scan_begin(d, why);
+	if (detect_scanning(d))
+		scan_step(d, UINT64_MAX);
 }
 
 const struct detect_stats *detect_stats(const struct detect *d)

@@ -40,6 +40,11 @@ struct detect_kernel {
 
 struct detect_stats {
 	uint64_t events, execs, matched, rescans, lost;
+	/*
+	 * How long after it happened an exec was handled: the longest, in ns,
+	 * of those since detect_count_waits() (not the backlog of start-up).
+	 */
+	uint64_t exec_wait_max_ns;
 };
 
 /*
@@ -49,8 +54,14 @@ struct detect_stats {
  */
 struct detect *detect_new(const struct detect_kernel *k, const char *proc_root);
 void detect_free(struct detect *d);
-/* The configuration decisions are made against (kept by the caller). */
-void detect_set_config(struct detect *d, const struct config_set *c, const struct applied *a);
+/*
+ * The configuration decisions are made against (kept by the caller). True
+ * when a process may be decided differently now (profiles, slots, match
+ * entries, priorities, thread rules, exclude list or game_users changed):
+ * then a rescan is due. False when only tunables changed, which the
+ * scheduler reads from each profile's slot.
+ */
+bool detect_set_config(struct detect *d, const struct config_set *c, const struct applied *a);
 /* fd that becomes readable when events are waiting. */
 int detect_fd(const struct detect *d);
 /*
@@ -60,8 +71,15 @@ int detect_fd(const struct detect *d);
  */
 int detect_handle_events(struct detect *d);
 bool detect_pending(const struct detect *d);
+/* From now on, count how long execs wait to be handled (the loop runs). */
+void detect_count_waits(struct detect *d);
 /* Decide every process again from /proc and make the maps agree. */
 void detect_rescan(struct detect *d, const char *why);
+/*
+ * The same, once the queued events are handled (detect_handle_events runs
+ * it; detect_pending() is true until then). why must stay valid.
+ */
+void detect_want_rescan(struct detect *d, const char *why);
 const struct detect_stats *detect_stats(const struct detect *d);
 
 #endif /* SCX_GAMER_DETECT_H */

@@ -140,10 +140,15 @@ static int resolve_and_apply(struct daemon *d, const char *what)
 	}
 	log_game_users(&d->cfg.daemon);
 	d->reloaded = time(NULL);
-	/* Profiles added, edited or removed: decide the running processes again. */
+	/*
+	 * Profiles added or removed, or their matching edited: decide the
+	 * running processes again (after the exec events already queued).
+	 */
 	if (d->det) {
-		detect_set_config(d->det, &d->cfg, &d->applied);
-		detect_rescan(d->det, "configuration changed");
+		if (detect_set_config(d->det, &d->cfg, &d->applied))
+			detect_want_rescan(d->det, "configuration changed");
+		else
+			log_debug("only tunables changed: every process keeps its class");
 	}
 	reload_publish_state(d);
 	return ret;

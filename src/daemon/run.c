@@ -268,6 +268,7 @@ int cmd_run(const struct run_opts *opts)
 	pfd[PFD_SETTLE] = (struct pollfd){ .fd = d.settle_fd, .events = POLLIN };
 	pfd[PFD_TEST_TIMER] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 
+	detect_count_waits(d.det);
 	while (!stop) {
 		/* Queued process events are worked off between other events. */
 		if (poll(pfd, PFD_COUNT, detect_pending(d.det) ? 0 : -1) < 0) {
@@ -334,9 +335,10 @@ out_sched:
 	if (d.det) {
 		const struct detect_stats *ds = detect_stats(d.det);
 
-		log_info("detection: %llu process events (%llu execs), %llu lost, %llu rescans, "
-			 "%llu matches",
+		log_info("detection: %llu process events (%llu execs, the longest wait %llu ms), "
+			 "%llu lost, %llu rescans, %llu matches",
 			 (unsigned long long)ds->events, (unsigned long long)ds->execs,
+			 (unsigned long long)(ds->exec_wait_max_ns / 1000000),
 			 (unsigned long long)ds->lost, (unsigned long long)ds->rescans,
 			 (unsigned long long)ds->matched);
 	}

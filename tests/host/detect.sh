@@ -109,6 +109,14 @@ wait_role() {
 entries() { bpftool map dump pinned "$pin/$1" 2>/dev/null | grep -c "\"key\": $2,"; }
 
 put() { printf '%s\n' "$2" > "$etc/profiles/$1.yaml.tmp" && mv "$etc/profiles/$1.yaml.tmp" "$etc/profiles/$1.yaml"; }
+# put_rescanned NAME YAML: put, then wait for the rescan it brings to end.
+n_rescans() { grep -c "rescanned .* (configuration changed)" "$log"; }
+rescans_past() { [ "$(n_rescans)" -gt "$1" ]; }
+put_rescanned() {
+	_pr=$(n_rescans)
+	put "$1" "$2"
+	wait_until 300 rescans_past "$_pr"
+}
 
 # ---- the configuration ------------------------------------------------------
 
@@ -146,7 +154,8 @@ match:
 start earlygame early.out EarlyRender
 early=$last
 
-if ! start_daemon "$log"; then
+# -v: the log says when a reload decides the processes again (a rescan).
+if ! start_daemon "$log" -v; then
 	echo "Bail out! the daemon did not start"
 	exit 1
 fi
@@ -259,10 +268,9 @@ start nativegame native5.out --child "$bin/helper" --end
 orphan=$(awk '$1 == "child" { print $2 }' "$T/native5.out")
 check "(setup) the child inherits" wait_game "$orphan" "native inherited"
 kill -9 "$last"
-put unrelated 'schema: 1
+put_rescanned unrelated 'schema: 1
 match:
   - comm: no-such-game'
-sleep 0.5
 check "a child whose parent died keeps the inherited profile across a rescan" \
 	wait_game "$orphan" "native inherited"
 kill "$orphan" 2>/dev/null
@@ -283,10 +291,9 @@ check "a game renaming its main thread at start is matched by its program name" 
 	wait_game "$quick" "native comm"
 check "... and its main thread gets the role of its new name (Worker* -> game)" \
 	wait_role "$quick" "$quick" game
-put unrelated 'schema: 1
+put_rescanned unrelated 'schema: 1
 match:
   - comm: still-no-such-game'
-sleep 0.5
 check "... and keeps its profile across a rescan" is_game "$quick" "native comm"
 check "... and its main thread's role" wait_role "$quick" "$quick" game
 # Threads that exit at once (before the daemon handles them) leave nothing.
@@ -322,6 +329,23 @@ check "explain: a thread id explains its process" contains "$out" "is a thread o
 
 render=$(tid_of native2.out RenderThread)
 check "before the edit: render" wait_role "$game2" "$render" render
+# A tunables-only edit decides no process differently: no rescan of /proc
+# (under load one takes seconds, and exec events wait behind it), and the
+# running game keeps its profile and roles. Whichever the daemon decides, it
+# logs (debug) in the step that reloads.
+n_lines() { grep -c "$1" "$log"; }
+said_one() { [ "$(n_lines "only tunables changed")" -gt "$1" ] || [ "$(n_lines "a rescan of .* is due\|decides again")" -gt "$2" ]; }
+tunables_only=$(n_lines "only tunables changed")
+due=$(n_lines "a rescan of .* is due\|decides again")
+put native "$native
+tunables:
+  slice: 3ms"
+check "(setup) a tunables-only edit is reloaded" wait_until 300 said_one "$tunables_only" "$due"
+check "... the new slice is in the kernel" [ "$(sg show native 2>/dev/null | awk '$1 == "slice" { print $2 }')" = 3ms ]
+check "... with no rescan of /proc" [ "$(n_lines "a rescan of .* is due\|decides again")" -eq "$due" ]
+check "... saying why" [ "$(n_lines "only tunables changed: every process keeps its class")" -gt "$tunables_only" ]
+kept() { is_game "$game2" "native comm" && role_is "$game2" "$render" render; }
+check "... and the game keeps its profile and its thread roles" kept
 put native "$(printf '%s\n' "$native" | sed 's/role: render/role: gpu/')"
 check "a live edit of the thread rules re-applies to the running game (render -> gpu)" \
 	wait_role "$game2" "$render" gpu
