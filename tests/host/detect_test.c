@@ -22,17 +22,9 @@
 #include "daemon/apply.h"
 #include "daemon/detect.h"
 #include "../tests/tap.h"
+#include "class_maps.h"
 
 #define GAME_COMM "dtgame-host"
-
-static int map(enum bpf_map_type type, __u32 key, __u32 value, __u32 n, const char *name)
-{
-	int fd = bpf_map_create(type, name, key, value, n, NULL);
-
-	if (fd < 0)
-		printf("# bpf_map_create(%s): %s\n", name, strerror(errno));
-	return fd;
-}
 
 /* A child named GAME_COMM that waits to be killed; its pid. */
 static pid_t start_game(void)
@@ -93,16 +85,9 @@ int main(void)
 		return 0;
 	}
 	log_max_level = LOG_WARN;
-	k.proc_class_fd = map(BPF_MAP_TYPE_HASH, 4, sizeof(struct gamer_class),
-			      GAMER_MAX_PROC_CLASSES, "proc_class");
-	k.task_class_fd = map(BPF_MAP_TYPE_HASH, 4, sizeof(struct gamer_class),
-			      GAMER_MAX_TASK_CLASSES, "task_class");
-	k.class_gen_fd = map(BPF_MAP_TYPE_ARRAY, 4, 8, 1, "class_gen");
-	k.events_fd = map(BPF_MAP_TYPE_RINGBUF, 0, 0, 256 * 1024, "proc_events");
 	k.events_lost = &lost;
 	k.want_creds = &want;
-	if (!tap_ok(k.proc_class_fd >= 0 && k.task_class_fd >= 0 && k.class_gen_fd >= 0 &&
-			    k.events_fd >= 0,
+	if (!tap_ok(class_maps(&k),
 		    "the class maps and the event ring are created without the scheduler")) {
 		tap_bail("no maps");
 		return 1;
