@@ -1,19 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The rescan in slices, from the inside: this test includes detect.c to stop
- * a scan between its phases and do there what the daemon's loop may do
+ * The rescan in slices, from the inside: this test uses detection's insides
+ * (src/daemon/detect-int.h) to stop a scan between its phases and do there what the daemon's loop may do
  * between two slices - a launcher exiting, an exec event decided, a reload,
  * events lost - then lets the loop's call finish it. Real class maps in the
  * host kernel (the types bpf/gamer.bpf.c declares), the real /proc, real
  * child processes.
  */
-#include "../../src/daemon/detect.c"
+#include "config.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include <bpf/bpf.h>
+
 #include "conf/conf.h"
+#include "daemon/apply.h"
+#include "daemon/detect-int.h"
+#include "log.h"
 #include "../tests/tap.h"
 #include "class_maps.h"
 
@@ -244,7 +253,7 @@ int main(void)
 	scan_write_one(d, &d->scan->v[d->scan->next++]);
 	if (detect_set_config(d, &c2, &a2))
 		detect_want_rescan(d, "configuration changed");
-	tap_ok(!detect_scanning(d) && d->rescan_why,
+	tap_ok(!scan_active(d) && d->rescan_why,
 	       "a reload while a scan writes stops it and asks for another");
 	settle(d);
 	tap_ok(!class_of(d->proc_fd, g, &cls), "after it, the game matches nothing");
