@@ -2,7 +2,8 @@
 /*
  * The descriptors a poll loop waits on besides its own: timers and signals.
  * Both the daemon's loop and `stats --watch` use them. Each says what
- * failed in the log and returns -1.
+ * failed in the log and returns -1. And the clock the class maps' times
+ * are in.
  */
 #ifndef SCX_GAMER_EVFD_H
 #define SCX_GAMER_EVFD_H
@@ -25,5 +26,8 @@ int timer_start(uint64_t after_ns, uint64_t every_ns);
  * close-on-exec signalfd that reads them; *set gets them.
  */
 int signals_fd(sigset_t *set, ...);
+
+/* CLOCK_BOOTTIME in ns (what bpf_ktime_get_boot_ns() reads). */
+uint64_t boottime_ns(void);
 
 #endif /* SCX_GAMER_EVFD_H */

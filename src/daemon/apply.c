@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "apply.h"
+#include "evfd.h"
 #include "log.h"
 
 _Static_assert(TF_COUNT == GAMER_TUNABLE_COUNT, "intf.h and conf.h disagree on the tunables");
@@ -67,14 +67,6 @@ static int push(struct applied *a, struct profile_maps *m, int slot,
 	return 0;
 }
 
-static uint64_t boottime_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void set_str(char *dst, size_t len, const char *src)
 {
 	snprintf(dst, len, "%s", src ? src : "");
@@ -132,7 +124,7 @@ int apply_config(struct applied *a, struct profile_maps *m, const struct config_
 		a->id[slot] = strdup(pr->id);
 		if (!a->id[slot])
 			ret = -1;
-		a->since_ns[slot] = boottime_now_ns();
+		a->since_ns[slot] = boottime_ns();
 		/* Counts of the slot's previous profile are not this one's. */
 		if (maps_zero_counters(m, (uint32_t)slot))
 			ret = -1;

@@ -20,14 +20,6 @@
 #include "detect-int.h"
 #include "log.h"
 
-uint64_t boottime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Entries the daemon wrote (and may change or delete). */
 bool owned_proc(const struct gamer_class *c)
 {

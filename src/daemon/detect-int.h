@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "detect.h"
+#include "evfd.h"
 #include "match.h"
 #include "procfs.h"
 
@@ -103,7 +104,6 @@ struct scan {
 };
 
 /* classes.c: the class maps, as both halves write them. */
-uint64_t boottime_ns(void);
 bool owned_proc(const struct gamer_class *c);
 bool owned_task(const struct gamer_class *c);
 bool same_class(const struct gamer_class *a, const struct gamer_class *b);

@@ -110,7 +110,8 @@ entries() { bpftool map dump pinned "$pin/$1" 2>/dev/null | grep -c "\"key\": $2
 
 put() { printf '%s\n' "$2" > "$etc/profiles/$1.yaml.tmp" && mv "$etc/profiles/$1.yaml.tmp" "$etc/profiles/$1.yaml"; }
 # put_rescanned NAME YAML: put, then wait for the rescan it brings to end.
-n_rescans() { grep -c "rescanned .* (configuration changed)" "$log"; }
+n_lines() { grep -c "$1" "$log"; }
+n_rescans() { n_lines "rescanned .* (configuration changed)"; }
 rescans_past() { [ "$(n_rescans)" -gt "$1" ]; }
 put_rescanned() {
 	_pr=$(n_rescans)
@@ -333,7 +334,6 @@ check "before the edit: render" wait_role "$game2" "$render" render
 # (under load one takes seconds, and exec events wait behind it), and the
 # running game keeps its profile and roles. Whichever the daemon decides, it
 # logs (debug) in the step that reloads.
-n_lines() { grep -c "$1" "$log"; }
 said_one() { [ "$(n_lines "only tunables changed")" -gt "$1" ] || [ "$(n_lines "a rescan of .* is due\|decides again")" -gt "$2" ]; }
 tunables_only=$(n_lines "only tunables changed")
 due=$(n_lines "a rescan of .* is due\|decides again")
