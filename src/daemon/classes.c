@@ -84,23 +84,33 @@ const struct profile *profile_of_slot(const struct detect *d, unsigned int slot)
 
 /*
  * Is thread tid alive: under pdfd, its process's open directory (the thread
- * of that process, not of one that took the pid since), or, pdfd < 0, as
- * ROOT/TID?
+ * of that process, not of one that took the pid since), or, pdfd < 0,
+ * under ROOT/TID - in both, as task/TID?
  */
 static bool thread_alive(const struct detect *d, int pdfd, uint32_t tid)
 {
 	char name[32];
 	bool alive;
-	int fd;
+	int fd, own = -1;
 
-	if (pdfd < 0)
-		return proc_alive(d->root, (int)tid, 0);
+	/*
+	 * Always the thread's own directory: ROOT/TID is its process's view,
+	 * where an exiting thread counts as alive while another thread lives
+	 * (its entry would be left behind).
+	 */
+	if (pdfd < 0) {
+		own = proc_open(d->root, (int)tid);
+		if (own < 0)
+			return false;
+		pdfd = own;
+	}
 	snprintf(name, sizeof(name), "task/%u", tid);
 	fd = openat(pdfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	alive = proc_alive_at(fd, (int)tid, 0);
-	close(fd);
+	alive = fd >= 0 && proc_alive_at(fd, (int)tid, 0);
+	if (fd >= 0)
+		close(fd);
+	if (own >= 0)
+		close(own);
 	return alive;
 }
 
