@@ -214,9 +214,14 @@
  * running (after a wake-up, a fork or the attach; after being put back),
  * from which stats prints
  * p50 and p99 per profile. Per-CPU data lives in per-CPU maps (no two CPUs
- * share a cache line) and is bumped with plain adds: every writer is a
- * sched_ext callback, and those run on a CPU with interrupts off, so none
- * can interleave with another on the same CPU.
+ * share a cache line). A counter is bumped with a plain add where nothing
+ * that bumps the same counter can run on that CPU between the add's read and
+ * write: the scheduling callbacks run with interrupts off; cpu_online and
+ * cpu_offline, unlocked and interruptible, bump only cpu_hotplugs, and the
+ * kernel runs one hotplug at a time. The futex fentry programs run with
+ * interrupts on, and an interrupt's wake-up can run select_cpu, which bumps
+ * inheritances too: they use atomic adds (count_atomic), which the
+ * interrupt cannot split.
  *
  * Exit. When the scheduler stops for any reason (daemon exit, a killed
  * daemon closing the struct_ops link, a BPF error, the watchdog) ops.exit
@@ -469,7 +474,7 @@ static __always_inline void refresh_cpu_defaults(void)
 	}
 }
 
-/* A plain add: see "Counters" above for why no atomic is needed. */
+/* A plain add: see "Counters" above for where no atomic is needed. */
 static __always_inline void count_n(u32 slot, u32 idx, u64 n)
 {
 	struct gamer_counters *c = bpf_map_lookup_elem(&counters, &slot);
@@ -1602,6 +1607,8 @@ void BPF_STRUCT_OPS(gamer_stopping, struct task_struct *p, bool runnable)
  */
 void BPF_STRUCT_OPS(gamer_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
 {
+	/* The RT or deadline task is not ours: counted with tasks without a profile. */
+	count(0, GAMER_CNT_CPU_RELEASES);
 	gamer_reenqueue_local();
 }
 

@@ -295,6 +295,7 @@ struct gamer_proc_event {
 	X(NUMA_REMOTE, numa_remote, "frame-thread placements on another node") \
 	X(PREEMPTIONS, preemptions, "wake-ups that preempted a running task with a later deadline") \
 	X(LOCAL, cpu_queue_dispatches, "of dispatches, to one CPU's own queue (pinned tasks, per-CPU kthreads)") \
+	X(CPU_RELEASES, cpu_releases, "times an RT or deadline task took a CPU from this scheduler") \
 	X(REENQUEUED, reenqueued, "tasks handed back when an RT or deadline task took their CPU") \
 	X(VALVE, valve_runs, "tasks run out of turn after waiting over 2 s (the starvation valve)") \
 	X(HOTPLUG, cpu_hotplugs, "CPUs that went offline or came back while attached")

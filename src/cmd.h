@@ -23,11 +23,18 @@ struct run_opts {
 	struct paths paths;
 	bool no_attach;	       /* push configuration to the maps, do not attach */
 	bool log_level_forced; /* -v given: the config's log_level does not apply */
+	/*
+	 * The daemon's nice value (-20..19, RUN_NICE_DEFAULT), so that it is
+	 * not starved of CPU by the load it schedules.
+	 */
+	int nice;
 	/* Test hook: make the BPF side report an error this long after attach. */
 	long test_error_after_ms;
 	/* Test hook: CPU hotplug makes the scheduler ask for a restart. */
 	bool test_hotplug_restart;
 };
+
+#define RUN_NICE_DEFAULT (-10)
 
 int cmd_run(const struct run_opts *opts);
 /* check [FILE...]: validate; 0 valid, 1 invalid. */

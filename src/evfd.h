@@ -3,7 +3,7 @@
  * The descriptors a poll loop waits on besides its own: timers and signals.
  * Both the daemon's loop and `stats --watch` use them. Each says what
  * failed in the log and returns -1. And the clock the class maps' times
- * are in.
+ * are in, and how long the calling thread has waited for a CPU.
  */
 #ifndef SCX_GAMER_EVFD_H
 #define SCX_GAMER_EVFD_H
@@ -29,5 +29,13 @@ int signals_fd(sigset_t *set, ...);
 
 /* CLOCK_BOOTTIME in ns (what bpf_ktime_get_boot_ns() reads). */
 uint64_t boottime_ns(void);
+
+/*
+ * How long the calling thread has been runnable without running since it
+ * started, in ns (schedstat's run_delay: kept by the scheduler core for
+ * every scheduling class, sched_ext's too), or UINT64_MAX where the kernel
+ * does not count it (no CONFIG_SCHED_INFO).
+ */
+uint64_t run_delay_ns(void);
 
 #endif /* SCX_GAMER_EVFD_H */

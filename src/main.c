@@ -28,6 +28,7 @@ enum {
 	OPT_JSON,
 	OPT_WATCH,
 	OPT_COUNT,
+	OPT_NICE,
 	OPT_TEST_HOTPLUG_RESTART,
 };
 
@@ -43,6 +44,7 @@ static const struct option long_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "watch", optional_argument, NULL, OPT_WATCH },
 	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "nice", required_argument, NULL, OPT_NICE },
 	/* Test only: not in --help; see docs/TESTING.md. */
 	{ "test-error-after", required_argument, NULL, OPT_TEST_ERROR_AFTER },
 	{ "test-hotplug-restart", no_argument, NULL, OPT_TEST_HOTPLUG_RESTART },
@@ -85,6 +87,7 @@ static void usage(FILE *out)
 		"                         3600) showing the change since the last one,\n"
 		"                         until SIGINT or SIGTERM\n"
 		"      --count=N          stats: stop after N samples (implies --watch)\n"
+		"      --nice=N           run: the daemon's nice value, -20 to 19 (default %d)\n"
 		"  -v, --verbose          more output; libbpf's debug messages (verifier logs)\n"
 		"  -h, --help             show this help and exit\n"
 		"  -V, --version          show the version and exit\n"
@@ -92,7 +95,7 @@ static void usage(FILE *out)
 		"Exit status: 0 on success, 1 on failure (an invalid configuration, or the\n"
 		"kernel ejecting the scheduler), 2 on a bad command line.\n",
 		PACKAGE_NAME, SCX_GAMER_CONFDIR, SCX_GAMER_PROFILEDIR, SCX_GAMER_PINDIR,
-		SCX_GAMER_RUNDIR);
+		SCX_GAMER_RUNDIR, RUN_NICE_DEFAULT);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -171,8 +174,9 @@ int main(int argc, char **argv)
 			.run_dir = SCX_GAMER_RUNDIR,
 		},
 		.test_error_after_ms = -1,
+		.nice = RUN_NICE_DEFAULT,
 	};
-	bool json = false, watch_bare = false;
+	bool json = false, watch_bare = false, nice_given = false;
 	double watch_s = 0;
 	long count = 0;
 	const char *cmd;
@@ -225,6 +229,20 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case OPT_NICE: {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < -20 || v > 19) {
+				log_error("--nice needs a nice value from -20 to 19, got '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			run.nice = (int)v;
+			nice_given = true;
+			break;
+		}
 		case OPT_TEST_ERROR_AFTER:
 			if (parse_ms(optarg, &run.test_error_after_ms)) {
 				log_error("--test-error-after needs milliseconds, got '%s'", optarg);
@@ -243,6 +261,10 @@ int main(int argc, char **argv)
 	cmd = optind < argc ? argv[optind++] : "run";
 	if ((watch_s > 0 || count > 0) && strcmp(cmd, "stats") != 0) {
 		log_error("--watch and --count are options of stats only");
+		return EXIT_USAGE;
+	}
+	if (nice_given && strcmp(cmd, "run") != 0) {
+		log_error("--nice is an option of run only");
 		return EXIT_USAGE;
 	}
 	libbpf_set_print(libbpf_print);

@@ -99,6 +99,8 @@ struct scan {
 	uint32_t *touched; /* pids decided by events during phase 1 */
 	size_t n_touched, touched_cap;
 	uint64_t start, read_ns;
+	/* run_delay_ns() at the start, and its growth while reading (UINT64_MAX: unknown) */
+	uint64_t wait0, read_wait_ns;
 	unsigned int slices;
 	bool complete; /* the whole picture: stale entries may be dropped */
 };

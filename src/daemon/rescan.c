@@ -303,6 +303,14 @@ void scan_touch(struct detect *d, int pid)
 	sc->touched[sc->n_touched++] = (uint32_t)pid;
 }
 
+/* How much longer this thread has waited for a CPU than at w0 (UINT64_MAX: unknown). */
+static uint64_t waited_since(uint64_t w0)
+{
+	uint64_t w = run_delay_ns();
+
+	return w == UINT64_MAX || w0 == UINT64_MAX ? UINT64_MAX : w - w0;
+}
+
 void scan_begin(struct detect *d, const char *why)
 {
 	struct scan *sc;
@@ -314,6 +322,7 @@ void scan_begin(struct detect *d, const char *why)
 	sc = d->scan;
 	scan_free(sc);
 	sc->start = boottime_ns();
+	sc->wait0 = run_delay_ns();
 	sc->complete = true;
 	d->st.rescans++;
 	sc->dir = opendir(d->root);
@@ -367,6 +376,7 @@ next:
 	closedir(sc->dir);
 	sc->dir = NULL;
 	sc->read_ns = boottime_ns() - sc->start;
+	sc->read_wait_ns = waited_since(sc->wait0);
 	if (sc->n > 1)
 		qsort(sc->v, sc->n, sizeof(*sc->v), cmp_pid);
 	for (size_t i = 0; i < sc->n_touched; i++) {
@@ -545,6 +555,8 @@ static void scan_finish(struct detect *d)
 {
 	struct scan *sc = d->scan;
 	uint64_t took_ms = (boottime_ns() - sc->start) / 1000000;
+	uint64_t wait = waited_since(sc->wait0);
+	char waits[96] = "";
 
 	/* Entries are only dropped on a full picture, and never one written since. */
 	if (sc->complete) {
@@ -556,16 +568,21 @@ static void scan_finish(struct detect *d)
 	if (d->dirty)
 		bump_gen(d);
 	/* A slow scan delays what it is for: worth a line. */
+	/* Time the daemon was runnable but not running: the scheduler's, not /proc's. */
+	if (wait != UINT64_MAX && sc->read_wait_ns != UINT64_MAX)
+		snprintf(waits, sizeof(waits), "; waiting for a CPU: %llu ms, %llu of them reading",
+			 (unsigned long long)(wait / 1000000),
+			 (unsigned long long)(sc->read_wait_ns / 1000000));
 	if (took_ms >= RESCAN_SLOW_MS)
 		log_info("rescanned %s (%s): %zu processes in %llu ms (%llu reading them), "
-			 "%u slice(s)",
+			 "%u slice(s)%s",
 			 d->root, sc->why, sc->n, (unsigned long long)took_ms,
-			 (unsigned long long)(sc->read_ns / 1000000), sc->slices);
+			 (unsigned long long)(sc->read_ns / 1000000), sc->slices, waits);
 	else
 		log_debug("rescanned %s (%s): %zu processes in %llu ms (%llu reading them), "
-			  "%u slice(s)",
+			  "%u slice(s)%s",
 			  d->root, sc->why, sc->n, (unsigned long long)took_ms,
-			  (unsigned long long)(sc->read_ns / 1000000), sc->slices);
+			  (unsigned long long)(sc->read_ns / 1000000), sc->slices, waits);
 	scan_free(sc);
 }
 

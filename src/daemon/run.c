@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -206,6 +207,23 @@ static int restart(struct sched *s, struct restarts *r)
 	return 0;
 }
 
+/*
+ * The daemon stands between an exec and the game's profile: at nice 0 it
+ * gets a CPU-bound load's share of a CPU, and under the emulator a rescan
+ * of /proc spent 70 % of its time runnable but not running (docs/TESTING.md).
+ * Its own nice value (it is single-threaded, so the calling thread's is
+ * the process's) weighs it like any other task's under this scheduler and
+ * the kernel's.
+ */
+static void set_nice(int nice)
+{
+	if (setpriority(PRIO_PROCESS, 0, nice) < 0)
+		log_warn("failed to set the daemon's nice value to %d: %s (it stays %d)", nice,
+			 strerror(errno), getpriority(PRIO_PROCESS, 0));
+	else
+		log_debug("the daemon runs at nice %d", nice);
+}
+
 int cmd_run(const struct run_opts *opts)
 {
 	struct daemon d = { .opts = opts, .inotify_fd = -1, .settle_fd = -1 };
@@ -214,6 +232,7 @@ int cmd_run(const struct run_opts *opts)
 	int sfd = -1, tfd = -1, lock_fd, ret = EXIT_FAIL;
 	bool stop = false, requested = false, loop_failed = false;
 	struct restarts restarts = { 0 };
+	uint64_t wait0 = UINT64_MAX;
 
 	/*
 	 * A closed stdout or stderr (a pipe whose reader went away) must not
@@ -233,6 +252,7 @@ int cmd_run(const struct run_opts *opts)
 	lock_fd = state_lock(opts->paths.run_dir);
 	if (lock_fd < 0)
 		return EXIT_FAIL;
+	set_nice(opts->nice);
 	if (!opts->no_attach && sched_preflight())
 		goto out_unlock;
 	sfd = signals_fd(&sigs, SIGINT, SIGTERM, SIGHUP, 0);
@@ -269,6 +289,7 @@ int cmd_run(const struct run_opts *opts)
 	pfd[PFD_TEST_TIMER] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 
 	detect_count_waits(d.det);
+	wait0 = run_delay_ns();
 	while (!stop) {
 		/* Queued process events are worked off between other events. */
 		if (poll(pfd, PFD_COUNT, detect_pending(d.det) ? 0 : -1) < 0) {
@@ -335,12 +356,19 @@ out_sched:
 	if (d.det) {
 		const struct detect_stats *ds = detect_stats(d.det);
 
+		uint64_t wait = run_delay_ns();
+		char waits[64] = "";
+
+		/* Runnable but not running since the loop began: the scheduler's share of the waits. */
+		if (wait != UINT64_MAX && wait0 != UINT64_MAX)
+			snprintf(waits, sizeof(waits), "; %llu ms waiting for a CPU",
+				 (unsigned long long)((wait - wait0) / 1000000));
 		log_info("detection: %llu process events (%llu execs, the longest wait %llu ms), "
-			 "%llu lost, %llu rescans, %llu matches",
+			 "%llu lost, %llu rescans, %llu matches%s",
 			 (unsigned long long)ds->events, (unsigned long long)ds->execs,
 			 (unsigned long long)(ds->exec_wait_max_ns / 1000000),
 			 (unsigned long long)ds->lost, (unsigned long long)ds->rescans,
-			 (unsigned long long)ds->matched);
+			 (unsigned long long)ds->matched, waits);
 	}
 	detect_free(d.det);
 	watch_cleanup();

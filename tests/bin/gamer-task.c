@@ -7,7 +7,7 @@
  *   gamer-task [--pin-dir DIR] --mode MODE [--profile ID] [--role ROLE|none]
  *              [--boost N] [--lo-role ROLE|none] [--lo-boost N] [--name NAME]
  *              [--threads N] [--seconds S] [--period-us P] [--busy-us B]
- *              [--cpu N[,M...]] [--nice N] [--no-class]
+ *              [--cpu N[,M...]] [--nice N] [--fifo PRIO] [--no-class]
  *
  * Classes. Unless --no-class, every worker thread names itself, writes its
  * own tid into PIN/task_class ({profile slot, role, boost}; the slot is found
@@ -98,6 +98,7 @@ static struct {
 	int cpu; /* -1: not pinned; else the first of cpus */
 	cpu_set_t cpus; /* --cpu N[,M...] */
 	int nice; /* every thread's, -20..19 */
+	int fifo; /* every thread's SCHED_FIFO priority, 1..99; 0: not RT */
 	bool no_class;
 } opt = {
 	.pin_dir = SCX_GAMER_PINDIR,
@@ -185,7 +186,7 @@ static void usage(FILE *f)
 		"usage: " PROG " [--pin-dir DIR] --mode MODE [--profile ID] [--role ROLE|none]\n"
 		"       [--boost N] [--lo-role ROLE|none] [--lo-boost N] [--name NAME]\n"
 		"       [--threads N] [--seconds S] [--period-us P] [--busy-us B] [--cpu N[,M...]]\n"
-		"       [--nice N] [--no-class]\n"
+		"       [--nice N] [--fifo PRIO] [--no-class]\n"
 		"modes: hog periodic pingpong mutex frame\n"
 		"roles: input render gpu compositor audio game network background none\n"
 		"defaults: --pin-dir " SCX_GAMER_PINDIR " --profile defaults --role none\n"
@@ -313,7 +314,7 @@ static int thread_name(unsigned int i, char *buf, size_t len)
 enum {
 	OPT_PIN_DIR = 256, OPT_MODE, OPT_PROFILE, OPT_ROLE, OPT_BOOST, OPT_LO_ROLE,
 	OPT_LO_BOOST, OPT_NAME, OPT_THREADS, OPT_SECONDS, OPT_PERIOD, OPT_BUSY, OPT_CPU, OPT_NICE,
-	OPT_NO_CLASS,
+	OPT_FIFO, OPT_NO_CLASS,
 };
 
 static const struct option long_opts[] = {
@@ -331,6 +332,7 @@ static const struct option long_opts[] = {
 	{ "busy-us", required_argument, NULL, OPT_BUSY },
 	{ "cpu", required_argument, NULL, OPT_CPU },
 	{ "nice", required_argument, NULL, OPT_NICE },
+	{ "fifo", required_argument, NULL, OPT_FIFO },
 	{ "no-class", no_argument, NULL, OPT_NO_CLASS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -453,6 +455,19 @@ static int parse_args(int argc, char **argv, bool *done)
 				return 2;
 			}
 			opt.nice = (int)n;
+			break;
+		}
+		case OPT_FIFO: {
+			char *rest;
+			long n;
+
+			errno = 0;
+			n = strtol(optarg, &rest, 10);
+			if (errno || rest == optarg || *rest || n < 1 || n > 99) {
+				errorf("--fifo: expected a priority from 1 to 99, got '%s'", optarg);
+				return 2;
+			}
+			opt.fifo = (int)n;
 			break;
 		}
 		case OPT_NO_CLASS:
@@ -1136,6 +1151,15 @@ int main(int argc, char **argv)
 		errorf("failed to set nice %d: %s", opt.nice, strerror(errno));
 		goto out;
 	}
+	/* And its policy (pthreads inherit it by default): above sched_ext. */
+	if (opt.fifo) {
+		struct sched_param sp = { .sched_priority = opt.fifo };
+
+		if (sched_setscheduler(0, SCHED_FIFO, &sp)) {
+			errorf("failed to set SCHED_FIFO %d: %s", opt.fifo, strerror(errno));
+			goto out;
+		}
+	}
 	w = calloc(nw, sizeof(*w));
 	pairs = pair_mode() ? calloc(opt.threads, sizeof(*pairs)) : NULL;
 	if (!w || (pair_mode() && !pairs)) {
@@ -1163,6 +1187,8 @@ int main(int argc, char **argv)
 		printf(", on %d CPUs from CPU %d", CPU_COUNT(&opt.cpus), opt.cpu);
 	if (opt.nice)
 		printf(", nice %d", opt.nice);
+	if (opt.fifo)
+		printf(", SCHED_FIFO %d", opt.fifo);
 	printf("\n");
 	if (opt.no_class)
 		printf("classes: not set (--no-class)\n");

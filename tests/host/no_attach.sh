@@ -73,6 +73,9 @@ daemon_conf 3ms >"$etc/scx_gamer.yaml"
 profile 2ms >"$shipped/competitive.yaml"
 
 check "the daemon starts and pins its maps" start_daemon "$log"
+# stat's field 19, counted after the ")" that ends comm (which may hold spaces).
+nice_of() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $17 }'; }
+check "it runs at nice -10 unless told otherwise" [ "$(nice_of "$pid")" = -10 ]
 
 check "defaults come from scx_gamer.yaml" [ "$(slice_of defaults)" = 3ms ]
 check "show names the file a value came from" [ "$(slice_from defaults)" = "$etc/scx_gamer.yaml" ]
@@ -330,6 +333,11 @@ hide() {
 warned() { grep -q "is mounted with hidepid" "$T/hide.log"; }
 # ran_unwarned MOUNT-OPTIONS SETPRIV-ARGS...: it ran and did not warn.
 ran_unwarned() { hide "$@" && ! warned; }
+pin=/sys/fs/bpf/scx_gamer_test_$$_nice run=$T/run5
+check "--nice sets another nice value" start_daemon "$T/nice.log" --nice 4
+check "... which it runs at" [ "$(nice_of "$pid")" = 4 ]
+stop_daemon
+
 noptrace="--bounding-set -sys_ptrace --inh-caps -sys_ptrace"
 if command -v unshare >/dev/null && command -v setpriv >/dev/null &&
 	unshare -m --propagation private sh -c 'mount -t proc -o hidepid=invisible proc /proc' 2>/dev/null; then

@@ -95,6 +95,11 @@ has_lines() { [ "$(lines_of "$1")" -ge "$2" ]; }
 wait_lines() { wait_until 300 has_lines "$1" "$2"; }
 
 check "the counter table in intf.h is found" [ "$n_names" -ge 2 ]
+undocumented=
+for n in $names; do
+	grep -q "^| \`$n\` |" "${SRCDIR:-.}/docs/POLICY.md" || undocumented="$undocumented $n"
+done
+check "every counter has a row in docs/POLICY.md's table (missing:${undocumented:- none})" [ -z "$undocumented" ]
 
 run sg stats
 check "no daemon: exit 1" [ "$rc" -eq 1 ]
